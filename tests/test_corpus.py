@@ -1,0 +1,231 @@
+"""The offline corpus: complete, parallel, split by sentence, deterministic, atomic, honest."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import voicelab.data.corpus as corpus
+import voicelab.data.speakers as speakers
+from voicelab.__main__ import main
+from voicelab.data import Manifest, build_corpus, read_build_info, read_manifest
+from voicelab.data.emotion import EMOTIONS, analyze
+from voicelab.data.speakers import SPEAKERS, Speaker, check_speaker, synthesize
+from voicelab.errors import AudioError, DatasetError, ParameterError
+
+SMALL = {"speakers": ["kal16"], "emotions": ["neutral", "sad"], "n_sentences": 4, "progress": False}
+"""A corpus built in about a second: the fastest flite voice, one WORLD style."""
+
+
+def small(out, **overrides) -> Manifest:
+    return build_corpus(out, **{"workers": 1, **SMALL, **overrides})
+
+
+# ------------------------------------------------------------------ the smoke corpus
+
+
+def test_smoke_corpus_is_complete_and_parallel(smoke_corpus):
+    speakers_ = {"awb", "rms", "slt", "kal16"}
+    assert set(smoke_corpus.speakers) == speakers_ and smoke_corpus.emotions == sorted(EMOTIONS)
+    sentences = {u.sentence_id for u in smoke_corpus}
+    assert len(sentences) == 12
+    have = {(u.sentence_id, u.speaker, u.emotion) for u in smoke_corpus}
+    assert have == set(itertools.product(sentences, speakers_, EMOTIONS))
+    assert read_build_info(smoke_corpus.root)["skipped"] == []
+
+
+def test_rows_are_complete_and_files_decode(smoke_corpus):
+    for utt in smoke_corpus:
+        assert utt.id == f"{utt.speaker}_{utt.sentence_id}_{utt.emotion}"
+        assert utt.path == f"wav/{utt.speaker}/{utt.id}.wav"
+        assert utt.text and utt.phonemes and utt.sr == 16000 and utt.oov == ()
+        expected = f"flite:{utt.speaker}"
+        assert utt.source == (expected if utt.emotion == "neutral" else f"world:{utt.emotion}<-{expected}")
+        info = sf.info(str(smoke_corpus.audio_path(utt)))
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        assert info.frames / 16000 == pytest.approx(utt.duration, abs=1e-3)
+        assert 0.5 <= utt.duration <= 20
+    # rows sharing a sentence share its text and phonemes
+    for sentence_id in {u.sentence_id for u in smoke_corpus}:
+        rows = smoke_corpus.filter(sentence_id=sentence_id)
+        assert len({(u.text, u.phonemes, u.split) for u in rows}) == 1
+
+
+def test_audio_is_trimmed_and_normalised(smoke_corpus):
+    from voicelab.audio import loudness
+
+    for utt in smoke_corpus.filter(emotion="neutral")[::5]:
+        y, sr = sf.read(smoke_corpus.audio_path(utt), dtype="float32")
+        pad = int(corpus.PAD_SECONDS * sr)
+        edges = np.concatenate([y[: pad // 2], y[-pad // 2:]])
+        assert np.sqrt(np.mean(edges**2)) < 0.05 * np.sqrt(np.mean(y**2)), utt.id  # silence kept short
+        assert np.sqrt(np.mean(y[pad: 3 * pad] ** 2)) > 0.05 * np.sqrt(np.mean(y**2)), utt.id  # speech right after
+        assert loudness(y, sr=sr) == pytest.approx(corpus.TARGET_LUFS, abs=1.0) or np.abs(y).max() > 0.98
+
+
+def test_splits_are_disjoint_by_sentence(smoke_corpus):
+    split_of = {}
+    for utt in smoke_corpus:
+        assert split_of.setdefault(utt.sentence_id, utt.split) == utt.split
+    counts = {s: sum(v == s for v in split_of.values()) for s in ("train", "valid", "test")}
+    assert counts == {"train": 10, "valid": 1, "test": 1}
+    train_text = {u.text for u in smoke_corpus.filter(split="train")}
+    assert not train_text & {u.text for u in smoke_corpus.filter(split="test")}
+
+
+def test_readme_and_build_info(smoke_corpus):
+    readme = (smoke_corpus.root / "README.md").read_text()
+    info = read_build_info(smoke_corpus.root)
+    for name in smoke_corpus.speakers:
+        assert f"| {name} | flite |" in readme
+    assert "| sad | 0.85 | 0.6 | 0.85 | -4 |" in readme and "seed 0" in readme
+    assert info["params"]["seed"] == 0 and info["params"]["n_sentences"] == 12
+    assert info["counts"]["utterances"] == len(smoke_corpus) == 192
+    assert [e["name"] for e in info["params"]["emotions"]] == list(EMOTIONS)
+
+
+def test_rebuild_with_same_parameters_is_a_no_op(smoke_corpus):
+    wav = smoke_corpus.audio_path(smoke_corpus[0])
+    before = wav.stat().st_mtime_ns
+    started = time.perf_counter()
+    again = build_corpus(smoke_corpus.root, profile="smoke", seed=0, progress=False)
+    assert time.perf_counter() - started < 5
+    assert list(again) == list(smoke_corpus) and wav.stat().st_mtime_ns == before
+
+
+def test_cli_prints_the_summary(smoke_corpus, capsys):
+    assert main(["corpus", "--profile", "smoke", "--out", str(smoke_corpus.root), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "utterances: 192" in out and "already built" in out and "skipped:    0" in out
+    assert main(["corpus", "--profile", "smoke", "--seed", "1", "--out", str(smoke_corpus.root), "--quiet"]) == 1
+    assert "seed" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ small corpora
+
+
+def test_same_seed_same_files_different_seed_different_sentences(tmp_path):
+    a, b = small(tmp_path / "a"), small(tmp_path / "b", workers=2)
+    assert (a.root / "manifest.jsonl").read_bytes() == (b.root / "manifest.jsonl").read_bytes()
+    for utt in a:
+        assert a.audio_path(utt).read_bytes() == b.audio_path(utt).read_bytes()
+    c = small(tmp_path / "c", seed=1)
+    assert {u.text for u in c} != {u.text for u in a}
+
+
+def test_other_parameters_into_a_corpus_folder(tmp_path):
+    out = tmp_path / "corpus"
+    small(out)
+    with pytest.raises(DatasetError, match="n_sentences differ"):
+        small(out, n_sentences=3)
+    replaced = small(out, n_sentences=3, overwrite=True)
+    assert len({u.sentence_id for u in replaced}) == 3
+    assert read_build_info(out)["params"]["n_sentences"] == 3
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(DatasetError, match="not a voicelab corpus"):
+        small(tmp_path / "other", overwrite=True)
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+    (tmp_path / "empty").mkdir()
+    assert len(small(tmp_path / "empty")) == 8
+
+
+def test_a_crash_leaves_no_partial_corpus(tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    stale = tmp_path / ".corpus.building-999999999"  # left by a killed build: that pid is gone
+    stale.mkdir()
+    monkeypatch.setattr(corpus, "_write_readme", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        small(tmp_path / "corpus")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_clips_are_reported_and_left_out(tmp_path, monkeypatch, caplog):
+    real = corpus.synthesize
+    texts = [s.text for s in corpus.corpus_sentences(4, seed=0)]
+    silent, broken = corpus.normalize_text(texts[1]), corpus.normalize_text(texts[2])
+
+    def flaky(speaker, text, *, sr):
+        if text == silent:
+            return np.zeros(sr, np.float32)
+        if text == broken:
+            raise AudioError("flite -voice kal16 ... failed with exit code 1: simulated")
+        return real(speaker, text, sr=sr)
+
+    monkeypatch.setattr(corpus, "synthesize", flaky)
+    with caplog.at_level(logging.WARNING, logger="voicelab.data.corpus"):
+        manifest = small(tmp_path / "corpus")
+    ids = {s.sentence_id for s in corpus.corpus_sentences(4, seed=0)[1:3]}
+    assert len(manifest) == 4 and not ids & {u.sentence_id for u in manifest}
+    skipped = {s["id"]: s["reason"] for s in read_build_info(manifest.root)["skipped"]}
+    assert len(skipped) == 4 and all(f"kal16_{i}_{e}" in skipped for i in ids for e in ("neutral", "sad"))
+    assert sum("silent" in r for r in skipped.values()) == 2 and sum("simulated" in r for r in skipped.values()) == 2
+    readme = (manifest.root / "README.md").read_text()
+    assert all(f"`{uid}`" in readme for uid in skipped)
+    assert sum("skipped kal16_" in m for m in caplog.messages) == 4
+
+
+def test_nothing_made_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus, "synthesize", lambda speaker, text, *, sr: np.zeros(sr, np.float32))
+    with pytest.raises(DatasetError, match="no clip could be made"):
+        small(tmp_path / "corpus")
+    assert not (tmp_path / "corpus").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"profile": "huge"}, "profile='huge'"), ({"speakers": ["nobody"]}, "speaker='nobody'"),
+     ({"emotions": ["bored"]}, "emotion='bored'"), ({"n_sentences": 0}, "n_sentences=0"),
+     ({"seed": -1}, "seed=-1"), ({"workers": 0}, "workers=0"), ({"emotions": ["sad", "sad"]}, "distinct")],
+)
+def test_bad_arguments(tmp_path, kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        small(tmp_path / "corpus", **kwargs)
+    assert not (tmp_path / "corpus").exists()
+
+
+# ------------------------------------------------------------------ speakers
+
+
+def test_engines_and_voices_are_checked(monkeypatch):
+    with pytest.raises(AudioError, match="no voice 'nosuchvoice'"):
+        check_speaker(Speaker("x", "flite", "nosuchvoice", "male", "flite would fall back to kal silently"))
+    with pytest.raises(AudioError, match="voice does not exist"):
+        check_speaker(Speaker("x", "espeak", "xx-nosuchvoice", "male", ""))
+    speakers._flite_voices.cache_clear()
+    monkeypatch.setattr(speakers.shutil, "which", lambda program: None)
+    with pytest.raises(AudioError, match="apt-get install flite espeak-ng"):
+        check_speaker("slt")
+    speakers._flite_voices.cache_clear()
+
+
+def test_text_reaches_the_engine_verbatim():
+    y = synthesize("kal16", "-v --help; $(rm -rf /tmp/x) 'quoted'")  # no shell, not an option
+    assert y.dtype == np.float32 and len(y) > 16000
+
+
+def test_espeak_and_derived_speakers():
+    f3 = synthesize("espeak_f3", "please call stella.")
+    assert f3.dtype == np.float32 and 0.8 < len(f3) / 16000 < 3
+    base, deep = synthesize("slt", "please call stella."), synthesize("slt_vtl0.9", "please call stella.")
+    f0 = [analyze(y, sr=16000).f0 for y in (base, deep)]
+    ratio = np.median(f0[1][f0[1] > 0]) / np.median(f0[0][f0[0] > 0])
+    assert ratio == pytest.approx(SPEAKERS["slt_vtl0.9"].f0_scale, rel=0.08)
+    assert SPEAKERS["slt_vtl0.9"].source == "world:vtl0.9,f0x0.75<-flite:slt"
+    assert {s.engine for s in SPEAKERS.values()} == {"flite", "espeak", "derived"} and len(SPEAKERS) >= 8
+
+
+def test_derived_speakers_in_a_corpus(tmp_path):
+    manifest = small(tmp_path / "corpus", speakers=["slt_vtl0.9", "espeak_m3"], n_sentences=3)
+    assert len(manifest) == 12 and read_manifest(manifest.root / "manifest.jsonl").speakers == ["espeak_m3", "slt_vtl0.9"]
+    sources = {u.source for u in manifest.filter(speaker="slt_vtl0.9")}
+    assert sources == {"world:vtl0.9,f0x0.75<-flite:slt", "world:sad<-world:vtl0.9,f0x0.75<-flite:slt"}
+    assert json.loads((manifest.root / "build.json").read_text())["params"]["versions"]["espeak"]

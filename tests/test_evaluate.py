@@ -1,0 +1,81 @@
+"""Objective measures: each judges real corpus speech the way a listener would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voicelab import evaluate
+from voicelab.audio import load
+from voicelab.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def clips(smoke_corpus):
+    """A neutral utterance, its happy rendition, another sentence by the same speaker,
+    and the same sentence by another speaker."""
+    neutral = smoke_corpus.filter(emotion="neutral")
+    first = neutral[0]
+    other_speaker = next(s for s in smoke_corpus.speakers if s != first.speaker)
+    same_speaker = [u for u in neutral.filter(speaker=first.speaker) if u.sentence_id != first.sentence_id][0]
+
+    def audio(utt):
+        return load(smoke_corpus.audio_path(utt))
+
+    return {
+        "utt": first,
+        "neutral": audio(first),
+        "happy": audio(smoke_corpus.parallel(first, emotion="happy")),
+        "same_speaker": audio(same_speaker),
+        "other_speaker": audio(smoke_corpus.parallel(first, speaker=other_speaker)),
+    }
+
+
+def test_mcd_is_zero_for_identical_and_larger_across_speakers(clips):
+    assert evaluate.mel_cepstral_distortion(clips["neutral"], clips["neutral"], sr=16000) == 0.0
+    within = evaluate.mel_cepstral_distortion(clips["neutral"], clips["happy"], sr=16000)
+    across = evaluate.mel_cepstral_distortion(clips["neutral"], clips["other_speaker"], sr=16000)
+    assert 0 < within < across
+
+
+def test_word_error_rate_normalises_both_sides():
+    assert evaluate.word_error_rate(["Set a timer for 10 minutes."], ["set a timer for ten minutes"]) == 0.0
+    assert evaluate.word_error_rate(["call anna now", "stop"], ["call hannah now", "stop"]) == pytest.approx(0.25)
+    with pytest.raises(ParameterError, match="2 references but 1 hypotheses"):
+        evaluate.word_error_rate(["a b", "c"], ["a b"])
+    assert evaluate.word_error_rate(["call anna"], [""]) == 1.0
+    with pytest.raises(ParameterError, match="text='\\?!' has no word to speak"):
+        evaluate.word_error_rate(["?!"], ["hello"])
+
+
+def test_recognizer_understands_the_corpus(smoke_corpus):
+    # The small pocketsphinx model is an imperfect judge even on real speech (30-45 %
+    # WER on the corpus voices); it must still get most words of one voice right.
+    judge = evaluate.Transcriber()
+    utts = smoke_corpus.filter(speaker="rms", emotion="neutral")[:4]
+    heard = [judge(load(smoke_corpus.audio_path(u)), sr=16000) for u in utts]
+    assert evaluate.word_error_rate([u.text for u in utts], heard) < 0.5
+
+
+def test_speaker_similarity_separates_speakers(clips):
+    same = evaluate.speaker_similarity(clips["neutral"], clips["same_speaker"], sr=16000)
+    other = evaluate.speaker_similarity(clips["neutral"], clips["other_speaker"], sr=16000)
+    assert same > other
+    assert -1.0 <= other <= same <= 1.0
+
+
+def test_pesq_and_stoi_rank_clean_above_noisy(clips, rng):
+    clean = clips["neutral"]
+    noisy = clean + 0.05 * rng.standard_normal(clean.size).astype(np.float32)
+    assert evaluate.pesq_wb(clean, clean, sr=16000) > 4.5
+    assert evaluate.pesq_wb(clean, noisy, sr=16000) < 2.5
+    assert evaluate.stoi(clean, clean, sr=16000) > 0.99 > evaluate.stoi(clean, noisy, sr=16000)
+
+
+def test_bad_audio_is_rejected(clips):
+    with pytest.raises(ParameterError, match="differ in length by more than 5 %"):
+        evaluate.pesq_wb(clips["neutral"], clips["neutral"][:8000], sr=16000)
+    with pytest.raises(ParameterError, match="estimate contains NaN"):
+        evaluate.stoi(clips["neutral"], np.full_like(clips["neutral"], np.nan), sr=16000)
+    with pytest.raises(ParameterError, match=r"y must be 1-D mono audio, got shape \(2, 100\)"):
+        evaluate.Transcriber()(np.zeros((2, 100)), sr=16000)

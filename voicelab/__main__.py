@@ -1,0 +1,61 @@
+"""Command line: ``python -m voicelab corpus --profile quick --out data/corpus-quick``.
+
+Example
+-------
+>>> main(["corpus", "--help"])      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from voicelab.errors import VoicelabError
+from voicelab.profiles import PROFILES
+
+
+def _corpus(args: argparse.Namespace) -> int:
+    from voicelab.data import build_corpus, read_build_info
+
+    started = time.perf_counter()
+    manifest = build_corpus(args.out, profile=args.profile, seed=args.seed, workers=args.workers,
+                            n_sentences=args.sentences, progress=not args.quiet, overwrite=args.overwrite)
+    info = read_build_info(manifest.root)
+    elapsed = time.perf_counter() - started
+    built = info["build"]["seconds"]
+    when = f"built in {built:.1f} s" if elapsed >= built else f"already built (in {built:.1f} s); checked in {elapsed:.1f} s"
+    splits = ", ".join(f"{k} {v}" for k, v in info["counts"]["sentences_per_split"].items())
+    print(f"corpus:     {manifest.root}")
+    print(f"utterances: {len(manifest)} ({info['counts']['sentences']} sentences; per split: {splits})")
+    print(f"speakers:   {len(manifest.speakers)} ({', '.join(manifest.speakers)})")
+    print(f"emotions:   {len(manifest.emotions)} ({', '.join(manifest.emotions)})")
+    print(f"hours:      {manifest.hours:.3f}")
+    print(f"time:       {when}")
+    print(f"skipped:    {len(info['skipped'])}" + (" (listed in README.md)" if info["skipped"] else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``voicelab`` command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m voicelab", description="voicelab command-line tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    corpus = commands.add_parser("corpus", help="build the offline parallel corpus (no download)")
+    corpus.add_argument("--out", required=True, help="corpus folder to create")
+    corpus.add_argument("--profile", choices=PROFILES, default="quick", help="size (default: quick)")
+    corpus.add_argument("--seed", type=int, default=0, help="chooses sentences and splits (default: 0)")
+    corpus.add_argument("--sentences", type=int, default=None, help="number of sentences (default: the profile's)")
+    corpus.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    corpus.add_argument("--overwrite", action="store_true", help="replace a corpus built with other parameters")
+    corpus.add_argument("--quiet", action="store_true", help="no progress bar")
+    corpus.set_defaults(run=_corpus)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except VoicelabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

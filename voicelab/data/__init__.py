@@ -1,0 +1,45 @@
+"""Speech data: the offline corpus, manifests, dataset readers and batching.
+
+- :func:`build_corpus` speaks the offline, parallel, multi-speaker, multi-emotion
+  corpus (:mod:`voicelab.data.corpus`, with :mod:`~voicelab.data.speakers`,
+  :mod:`~voicelab.data.emotion` and :mod:`~voicelab.data.grammar`);
+- :class:`Manifest` / :class:`Utterance`, :func:`read_manifest`, :func:`write_manifest`:
+  the one record format every corpus and reader produces (:mod:`voicelab.data.manifest`);
+- ``read_ljspeech``, ``read_vctk``, ``read_libritts``, ``read_esd``, ``read_common_voice``:
+  datasets already on disk as the same manifest (:mod:`voicelab.data.readers`);
+- :class:`SpeechBatches` / :class:`AudioSegments`: padded batches for Keras on either
+  backend (:mod:`voicelab.data.pipeline`).
+
+Introduced in ``notebooks/01_audio_features.ipynb``.
+"""
+
+from voicelab.data.corpus import build_corpus, read_build_info
+from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
+
+from voicelab.data.readers import read_common_voice, read_esd, read_libritts, read_ljspeech, read_vctk
+
+_PIPELINE = ("SpeechBatches", "AudioSegments", "FeatureCache", "pad_batch", "MEL_PAD")
+
+
+def __getattr__(name):
+    # The batching pipeline imports keras (seconds): load it on first use only.
+    if name in _PIPELINE:
+        from voicelab.data import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'voicelab.data' has no attribute {name!r}")
+
+__all__ = [
+    *_PIPELINE,
+    "Manifest",
+    "Utterance",
+    "build_corpus",
+    "read_build_info",
+    "read_common_voice",
+    "read_esd",
+    "read_libritts",
+    "read_ljspeech",
+    "read_manifest",
+    "read_vctk",
+    "write_manifest",
+]

@@ -1,0 +1,445 @@
+"""From a manifest to padded batches a Keras model trains on.
+
+:class:`SpeechBatches` serves whole utterances (phoneme ids, log-mel, audio, speaker
+and emotion ids) for acoustic models; :class:`AudioSegments` serves short, aligned
+(audio, mel) windows for vocoders. Both are :class:`keras.utils.PyDataset` subclasses,
+so ``model.fit(batches)`` works on the TensorFlow and PyTorch backends alike, and both
+yield plain dicts of numpy arrays: pass ``map_fn`` to turn a dict into the
+``(inputs, targets)`` a model's ``fit`` expects.
+
+Layout (time-major, as everywhere in voicelab):
+
+=================  =========  ==================  ====================================
+key                dtype      shape               padding
+=================  =========  ==================  ====================================
+``tokens``         int32      ``[B, L]``          0 (``<pad>``)
+``token_length``   int32      ``[B]``
+``mel``            float32    ``[B, F, n_mels]``  ``log(1e-5)`` (:data:`MEL_PAD`)
+``mel_length``     int32      ``[B]``
+``audio``          float32    ``[B, T]``          0.0
+``audio_length``   int32      ``[B]``
+``speaker``        int32      ``[B]``             index in ``speaker_ids``
+``emotion``        int32      ``[B]``             index in ``emotion_ids``
+=================  =========  ==================  ====================================
+
+Features are computed from the audio resampled to ``config.sr``. With ``cache_dir``,
+each utterance's log-mel is saved once as ``.npy`` (in a folder named after a hash of
+the :class:`~voicelab.features.AudioConfig`, so changing a setting never reads stale
+features), and so is its resampled audio when the file's rate differs from
+``config.sr``; later epochs and runs read them back.
+
+Example
+-------
+>>> batches = SpeechBatches(manifest, batch_size=8, cache_dir="cache",   # doctest: +SKIP
+...                         map_fn=lambda b: ((b["tokens"], b["speaker"]), b["mel"]))
+>>> model.fit(batches, epochs=10)                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from voicelab.data.manifest import Manifest, Utterance
+from voicelab.errors import DatasetError, ParameterError
+from voicelab.features import AudioConfig
+
+__all__ = ["MEL_PAD", "AudioSegments", "FeatureCache", "SpeechBatches", "config_key", "pad_batch"]
+
+MEL_FLOOR = 1e-5
+MEL_PAD = float(np.log(MEL_FLOOR))
+"""Value of padded log-mel frames: ``log(1e-5)``, the log of silence."""
+
+BUCKET_BATCHES = 32
+"""With bucketing, utterances are sorted by duration within shuffled chunks of this many batches."""
+
+Batch = dict[str, np.ndarray]
+
+
+def pad_batch(
+    arrays: Sequence[np.ndarray], *, value: float = 0.0, dtype=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack arrays of different lengths (first axis) into one padded array.
+
+    Returns ``(batch, lengths)``: ``batch`` has shape ``[B, max_len, ...]``, filled
+    with ``value`` past each array's length; ``lengths`` is int32 ``[B]``.
+
+    >>> batch, lengths = pad_batch([np.ones(2), np.ones(3)], value=-1.0)
+    >>> batch.tolist(), lengths.tolist()
+    ([[1.0, 1.0, -1.0], [1.0, 1.0, 1.0]], [2, 3])
+    """
+    lengths = np.array([len(a) for a in arrays], dtype=np.int32)
+    dtype = dtype or arrays[0].dtype
+    out = np.full((len(arrays), int(lengths.max()), *arrays[0].shape[1:]), value, dtype=dtype)
+    for row, a in enumerate(arrays):
+        out[row, : len(a)] = a
+    return out, lengths
+
+
+# --------------------------------------------------------------------------- features
+
+
+def config_key(config: AudioConfig) -> str:
+    """A short hash of every field of ``config`` (and of the log floor), naming its cache."""
+    fields = dataclasses.asdict(config) | {"log_floor": MEL_FLOOR, "version": 1}
+    return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FeatureCache:
+    """Audio (resampled to ``config.sr``) and log-mel of each utterance, optionally on disk.
+
+    Without ``cache_dir`` everything is computed on each call. With it, the log-mel of
+    an utterance is stored in ``cache_dir/logmel-<config hash>/`` and resampled audio
+    in ``cache_dir/audio-<sr>/``, under a name that also hashes the audio file's path,
+    size and modification time, so a re-recorded file is never served stale.
+    Writes are atomic (temporary file, then rename): parallel workers and interrupted
+    runs never leave a half-written entry.
+    """
+
+    def __init__(self, manifest: Manifest, config: AudioConfig, cache_dir: str | os.PathLike | None = None):
+        self.manifest = manifest
+        self.config = config
+        self.root = None if cache_dir is None else Path(cache_dir).expanduser()
+        self._folders = {"mel": f"logmel-{config_key(config)}", "audio": f"audio-{config.sr}"}
+        self.hits = self.misses = 0
+
+    def _entry(self, utt: Utterance, kind: str) -> Path | None:
+        if self.root is None:
+            return None
+        path = self.manifest.audio_path(utt)
+        stat = path.stat()
+        stamp = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:10]
+        return self.root / self._folders[kind] / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', utt.id)}-{stamp}.npy"
+
+    def _cached(self, entry: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        if entry is not None and entry.is_file():
+            try:
+                array = np.load(entry)
+                self.hits += 1
+                return array
+            except (OSError, ValueError):  # not a complete .npy: recompute and replace it
+                pass
+        array = compute()
+        self.misses += 1
+        if entry is not None:
+            _save_atomic(entry, array)
+        return array
+
+    def audio(self, utt: Utterance) -> np.ndarray:
+        """float32 samples at ``config.sr`` (cached only when resampling was needed)."""
+        from voicelab.audio import load
+
+        path = self.manifest.audio_path(utt)
+        if utt.sr == self.config.sr:
+            return load(path, sr=self.config.sr)
+        return self._cached(self._entry(utt, "audio"), lambda: load(path, sr=self.config.sr))
+
+    def mel(self, utt: Utterance, audio: np.ndarray | None = None) -> np.ndarray:
+        """float32 log-mel ``[frames, n_mels]``; ``audio`` saves a reload on a cache miss."""
+        from voicelab.features import log_mel, melspectrogram
+
+        def compute() -> np.ndarray:
+            y = self.audio(utt) if audio is None else audio
+            return log_mel(melspectrogram(y, config=self.config), floor=MEL_FLOOR).astype(np.float32)
+
+        return self._cached(self._entry(utt, "mel"), compute)
+
+    def load(self, utt: Utterance, *, audio: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(audio or None, log-mel)``; with ``audio=False`` and a cached mel, no file is read."""
+        y = self.audio(utt) if audio else None
+        return y, self.mel(utt, y)
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class _ManifestDataset(keras.utils.PyDataset):
+    """What both datasets share: vocabularies, filtering, the epoch's batch order."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        config: AudioConfig,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        max_seconds: float | None,
+        cache_dir: str | os.PathLike | None,
+        map_fn: Callable[[Batch], object] | None,
+        speakers: Sequence[str] | None,
+        emotions: Sequence[str] | None,
+        drop_remainder: bool,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ParameterError(f"batch_size={batch_size!r} must be a positive integer")
+        if max_seconds is not None and max_seconds <= 0:
+            raise ParameterError(f"max_seconds={max_seconds!r} must be positive or None")
+        if not isinstance(config, AudioConfig):
+            raise ParameterError(f"config={config!r} must be a voicelab.features.AudioConfig")
+        self.config = config
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.map_fn = map_fn
+        self.drop_remainder = drop_remainder
+        self.speaker_ids = {s: i for i, s in enumerate(manifest.speakers if speakers is None else speakers)}
+        self.emotion_ids = {e: i for i, e in enumerate(manifest.emotions if emotions is None else emotions)}
+        for utt in manifest:
+            if utt.speaker not in self.speaker_ids or utt.emotion not in self.emotion_ids:
+                raise ParameterError(
+                    f"utterance {utt.id!r} has speaker {utt.speaker!r} / emotion {utt.emotion!r}, "
+                    f"not in speakers={list(self.speaker_ids)} / emotions={list(self.emotion_ids)}"
+                )
+        kept = [u for u in manifest if max_seconds is None or u.duration <= max_seconds]
+        if len(kept) < (batch_size if drop_remainder else 1):
+            raise DatasetError(
+                f"{len(kept)} of {len(manifest)} utterances are at most max_seconds={max_seconds}: "
+                f"too few for one batch of {batch_size}"
+            )
+        self.manifest = Manifest(kept, manifest.root)
+        self.features = FeatureCache(self.manifest, config, cache_dir)
+        self.epoch = 0
+        self._batches = self._plan(0)
+
+    def _order(self, rng: np.random.Generator | None) -> np.ndarray:
+        n = len(self.manifest)
+        return np.arange(n) if rng is None else rng.permutation(n)
+
+    def _plan(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch]) if self.shuffle else None
+        order = self._order(rng)
+        n = len(order)
+        n_batches = n // self.batch_size if self.drop_remainder else math.ceil(n / self.batch_size)
+        batches = [order[i * self.batch_size : (i + 1) * self.batch_size] for i in range(n_batches)]
+        if rng is not None:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return batches
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def on_epoch_end(self) -> None:
+        """Draw the next epoch's order (deterministic: it depends on ``seed`` and the epoch)."""
+        self.epoch += 1
+        self._batches = self._plan(self.epoch)
+
+    def utterances(self, index: int) -> list[Utterance]:
+        """The utterances of batch ``index`` in this epoch, in batch order (to listen, plot, debug)."""
+        return [self.manifest[int(i)] for i in self._batches[index]]
+
+    def _ids(self, utts: list[Utterance]) -> Batch:
+        return {
+            "speaker": np.array([self.speaker_ids[u.speaker] for u in utts], dtype=np.int32),
+            "emotion": np.array([self.emotion_ids[u.emotion] for u in utts], dtype=np.int32),
+        }
+
+    def _out(self, batch: Batch):
+        return batch if self.map_fn is None else self.map_fn(batch)
+
+
+class SpeechBatches(_ManifestDataset):
+    """Padded batches of whole utterances: phoneme ids, log-mel, audio, speaker, emotion.
+
+    Parameters
+    ----------
+    manifest : Manifest
+        The utterances, e.g. ``corpus.filter(split="train")``.
+    config : AudioConfig
+        Sample rate and mel settings; audio at another rate is resampled.
+    batch_size : int
+        Utterances per batch (the last batch may be smaller unless ``drop_remainder``).
+    shuffle : bool
+        New order every epoch, drawn from ``seed`` and the epoch number (the count of
+        ``on_epoch_end`` calls): the same seed gives the same batches, run after run.
+        ``model.fit`` also shuffles the order of whole batches unless given
+        ``shuffle=False``; seed it with ``keras.utils.set_random_seed``.
+    seed : int
+        Seed of the order.
+    max_seconds : float, optional
+        Leave out utterances longer than this (memory grows with the longest one).
+    bucket : bool
+        Sort by duration within shuffled chunks of :data:`BUCKET_BATCHES` batches
+        (without ``shuffle``: over the whole manifest), so a batch holds utterances of
+        similar length and little padding.
+    cache_dir : path-like, optional
+        Where log-mels (and resampled audio) are kept between epochs and runs.
+    map_fn : callable, optional
+        ``map_fn(batch_dict)`` returns what the model's ``fit`` takes, e.g.
+        ``lambda b: ((b["tokens"], b["speaker"]), b["mel"])``.
+    speakers, emotions : sequence of str, optional
+        Vocabularies for the ids (default: the manifest's sorted ones). Pass the full
+        corpus's to give a train and a valid set the same ids.
+    with_audio : bool
+        Include ``audio`` and ``audio_length``; ``False`` reads no audio at all once
+        the mels are cached (acoustic models need none).
+    drop_remainder : bool
+        Leave out the last, smaller batch.
+    **kwargs
+        ``workers``, ``use_multiprocessing``, ``max_queue_size`` of
+        :class:`keras.utils.PyDataset`.
+
+    Attributes
+    ----------
+    speaker_ids, emotion_ids : dict
+        Label -> id, the ids in the ``speaker`` and ``emotion`` arrays.
+
+    Example
+    -------
+    >>> batches = SpeechBatches(corpus, batch_size=4)      # doctest: +SKIP
+    >>> {k: v.shape for k, v in batches[0].items()}         # doctest: +SKIP
+    {'tokens': (4, 41), 'token_length': (4,), 'mel': (4, 187, 80), ...}
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        config: AudioConfig = AudioConfig(),
+        batch_size: int = 16,
+        shuffle: bool = True,
+        seed: int = 0,
+        max_seconds: float | None = None,
+        bucket: bool = True,
+        cache_dir: str | os.PathLike | None = None,
+        map_fn: Callable[[Batch], object] | None = None,
+        speakers: Sequence[str] | None = None,
+        emotions: Sequence[str] | None = None,
+        with_audio: bool = True,
+        drop_remainder: bool = False,
+        **kwargs,
+    ):
+        from voicelab.text import phonemes_to_ids
+
+        self.bucket = bucket
+        self.with_audio = with_audio
+        super().__init__(
+            manifest, config=config, batch_size=batch_size, shuffle=shuffle, seed=seed,
+            max_seconds=max_seconds, cache_dir=cache_dir, map_fn=map_fn, speakers=speakers,
+            emotions=emotions, drop_remainder=drop_remainder, **kwargs,
+        )  # fmt: skip
+        self._tokens = []
+        for utt in self.manifest:
+            if not utt.phonemes:
+                raise DatasetError(f"utterance {utt.id!r} has no phonemes: SpeechBatches needs them")
+            self._tokens.append(phonemes_to_ids(utt.phonemes))
+
+    def _order(self, rng: np.random.Generator | None) -> np.ndarray:
+        order = super()._order(rng)
+        if not self.bucket:
+            return order
+        durations = np.array([u.duration for u in self.manifest])
+        chunk = len(order) if rng is None else self.batch_size * BUCKET_BATCHES
+        for start in range(0, len(order), chunk):
+            part = order[start : start + chunk]
+            order[start : start + chunk] = part[np.argsort(durations[part], kind="stable")]
+        return order
+
+    def __getitem__(self, index: int):
+        rows = self._batches[index]
+        utts = self.utterances(index)
+        loaded = [self.features.load(u, audio=self.with_audio) for u in utts]
+        batch: Batch = {}
+        tokens = [self._tokens[int(i)] for i in rows]
+        batch["tokens"], batch["token_length"] = pad_batch(tokens, value=0, dtype=np.int32)
+        mels = [mel for _, mel in loaded]
+        batch["mel"], batch["mel_length"] = pad_batch(mels, value=MEL_PAD, dtype=np.float32)
+        if self.with_audio:
+            batch["audio"], batch["audio_length"] = pad_batch([y for y, _ in loaded], dtype=np.float32)
+        batch.update(self._ids(utts))
+        return self._out(batch)
+
+
+class AudioSegments(_ManifestDataset):
+    """Random fixed-length, aligned (audio, mel) windows for vocoder training.
+
+    Each epoch, every utterance gives one window of ``segment_frames`` mel frames
+    starting at a random frame ``s``, and the audio it covers:
+    ``audio[s * hop : (s + segment_frames) * hop]`` with ``mel[s : s + segment_frames]``
+    (centred frames: frame ``t`` is centred on sample ``t * hop``). Utterances shorter
+    than a window are padded (audio with 0, mel with :data:`MEL_PAD`). The start is
+    drawn from ``seed``, the epoch and the utterance, so it is reproducible.
+
+    Batches are dicts: ``audio`` float32 ``[B, segment_frames * hop_length]``, ``mel``
+    float32 ``[B, segment_frames, n_mels]``, ``speaker`` and ``emotion`` int32 ``[B]``.
+    The other parameters are those of :class:`SpeechBatches`.
+
+    Example
+    -------
+    >>> segments = AudioSegments(corpus, segment_frames=32, batch_size=16)  # doctest: +SKIP
+    >>> segments[0]["audio"].shape, segments[0]["mel"].shape                # doctest: +SKIP
+    ((16, 8192), (16, 32, 80))
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        config: AudioConfig = AudioConfig(),
+        segment_frames: int = 32,
+        batch_size: int = 16,
+        shuffle: bool = True,
+        seed: int = 0,
+        max_seconds: float | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        map_fn: Callable[[Batch], object] | None = None,
+        speakers: Sequence[str] | None = None,
+        emotions: Sequence[str] | None = None,
+        drop_remainder: bool = False,
+        **kwargs,
+    ):
+        if isinstance(segment_frames, bool) or not isinstance(segment_frames, int) or segment_frames < 1:
+            raise ParameterError(f"segment_frames={segment_frames!r} must be a positive integer")
+        self.segment_frames = segment_frames
+        super().__init__(
+            manifest, config=config, batch_size=batch_size, shuffle=shuffle, seed=seed,
+            max_seconds=max_seconds, cache_dir=cache_dir, map_fn=map_fn, speakers=speakers,
+            emotions=emotions, drop_remainder=drop_remainder, **kwargs,
+        )  # fmt: skip
+
+    def segment(self, row: int, *, epoch: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(audio, mel, start_frame)``: the window of ``self.manifest[row]`` in ``epoch`` (default: this one)."""
+        n, hop = self.segment_frames, self.config.hop_length
+        y, mel = self.features.load(self.manifest[row])
+        rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, row])
+        start = int(rng.integers(0, max(len(mel) - n, 0) + 1))
+        mel = mel[start : start + n]
+        y = y[start * hop : (start + n) * hop]
+        mel = np.concatenate([mel, np.full((n - len(mel), mel.shape[1]), MEL_PAD, np.float32)])
+        y = np.concatenate([y, np.zeros(n * hop - len(y), np.float32)])
+        return y, mel, start
+
+    def __getitem__(self, index: int):
+        rows = self._batches[index]
+        pairs = [self.segment(int(i)) for i in rows]
+        batch: Batch = {
+            "audio": np.stack([y for y, _, _ in pairs]),
+            "mel": np.stack([mel for _, mel, _ in pairs]),
+        }
+        batch.update(self._ids(self.utterances(index)))
+        return self._out(batch)

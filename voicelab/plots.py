@@ -1,0 +1,534 @@
+"""Figures every notebook reuses: waveforms, spectrograms, f0, filterbanks, curves.
+
+Introduced in ``notebooks/01_audio_features.ipynb``.
+
+Conventions, the same in every function:
+
+- Feature matrices come in voicelab's **time-major** layout ``[frames, bins]`` (see
+  :mod:`voicelab.features`); the functions transpose for ``imshow`` themselves.
+- Time axes are in seconds. Frame ``i`` of a centred STFT is drawn centred on
+  ``i * hop_length / sr``, the time :func:`voicelab.features.f0` reports for it.
+- Each function takes ``ax=None`` (a new figure when ``None``) and returns the
+  ``Axes`` it drew on (grids return the ``Figure``), so a figure can be composed
+  from several calls and closed with ``plt.close(ax.figure)``.
+
+Example
+-------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import numpy as np
+>>> from voicelab.features import AudioConfig
+>>> from voicelab import plots
+>>> ax = plots.waveform(np.zeros(16000, dtype="float32"), sr=16000)
+>>> ax.get_xlabel()
+'time (s)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
+
+from voicelab.audio import check_audio, check_sr
+from voicelab.errors import ParameterError
+from voicelab.features import AudioConfig, frames_to_seconds
+
+KINDS = ("linear", "mel", "mfcc")
+
+_BIN_LABEL = {"linear": "frequency (Hz)", "mel": "mel band", "mfcc": "MFCC coefficient"}
+_CMAP = {"linear": "magma", "mel": "magma", "mfcc": "coolwarm"}
+# voicelab's log-mel is a natural log (features.log_mel); linear spectrograms are shown in dB
+_CBAR_LABEL = {"linear": "dB", "mel": "log magnitude (ln)", "mfcc": "coefficient value"}
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _matrix(S: Any, name: str) -> np.ndarray:
+    S = np.asarray(S, dtype=float)
+    if S.ndim != 2:
+        raise ParameterError(f"{name} must be 2-D [frames, bins], got shape {S.shape}")
+    return S
+
+
+def time_extent(n_frames: int, *, config: AudioConfig) -> tuple[float, float]:
+    """Left and right edges in seconds of ``n_frames`` frames drawn centred on their times."""
+    dt = config.frame_seconds
+    return (-dt / 2, (n_frames - 0.5) * dt)
+
+
+def waveform(
+    y: Any,
+    *,
+    sr: int,
+    ax: Axes | None = None,
+    title: str | None = "Waveform",
+    **line_kwargs: Any,
+) -> Axes:
+    """Plot samples against time in seconds.
+
+    Parameters
+    ----------
+    y : array, shape ``[samples]``
+        Mono audio in ``[-1, 1]``.
+    sr : int
+        Sample rate in Hz.
+    ax : Axes, optional
+        Where to draw; a new ``10 x 2.5`` inch figure when ``None``.
+    title : str or None
+        Axes title.
+    **line_kwargs
+        Passed to ``ax.plot`` (``color``, ``alpha``, ``label``, ...).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ax = waveform(np.sin(np.linspace(0, 100, 8000)), sr=8000)
+    >>> float(ax.get_xlim()[1])
+    1.0
+    """
+    y = check_audio(y)
+    sr = check_sr(sr)
+    ax = _new_axes(ax, (10, 2.5))
+    t = np.arange(len(y)) / sr
+    line_kwargs.setdefault("linewidth", 0.6)
+    ax.plot(t, y, **line_kwargs)
+    ax.set_xlim(0, len(y) / sr)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def spectrogram(
+    S: Any,
+    *,
+    config: AudioConfig,
+    kind: str = "linear",
+    ax: Axes | None = None,
+    title: str | None = None,
+    colorbar: bool = True,
+    cbar_label: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: str | None = None,
+) -> Axes:
+    """Show a time-major feature matrix as an image: time in seconds across, bins up.
+
+    Parameters
+    ----------
+    S : array, shape ``[frames, bins]``
+        A magnitude in dB (``kind="linear"``, ``bins = n_fft // 2 + 1``), a log-mel
+        (``kind="mel"``, ``bins = n_mels``) or MFCCs (``kind="mfcc"``).
+    config : AudioConfig
+        Gives the seconds per frame and, for ``"linear"``, the Hz per bin.
+    kind : {"linear", "mel", "mfcc"}
+        Sets the vertical axis: frequency in Hz, mel band index, or coefficient index.
+    ax : Axes, optional
+        Where to draw; a new ``10 x 3.5`` inch figure when ``None``.
+    title, cbar_label : str or None
+        Axes title and colorbar label (defaults name ``kind`` and its unit: dB for
+        ``"linear"``, natural log for ``"mel"``, as :mod:`voicelab.features` makes them).
+    colorbar : bool
+        Draw a colorbar beside the axes.
+    vmin, vmax : float, optional
+        Colour range; share it between images you compare.
+    cmap : str, optional
+        Colormap (``magma``; ``coolwarm`` for MFCCs, which are signed, on a colour
+        range centred on 0 unless ``vmin``/``vmax`` are given).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> cfg = AudioConfig()
+    >>> ax = spectrogram(np.zeros((100, cfg.n_freqs)), config=cfg)
+    >>> ax.get_ylabel()
+    'frequency (Hz)'
+    """
+    if kind not in KINDS:
+        raise ParameterError(f"kind={kind!r} is not one of {', '.join(KINDS)}")
+    S = _matrix(S, "S")
+    n_frames, n_bins = S.shape
+    if kind == "linear":
+        if n_bins != config.n_freqs:
+            raise ParameterError(
+                f"S has {n_bins} bins but config.n_fft={config.n_fft} gives {config.n_freqs}; "
+                "pass S time-major [frames, bins] with the config that made it"
+            )
+        df = config.sr / config.n_fft
+        y_extent = (-df / 2, (n_bins - 0.5) * df)
+    else:
+        if kind == "mel" and n_bins != config.n_mels:
+            raise ParameterError(
+                f"S has {n_bins} bins but config.n_mels={config.n_mels}; "
+                "pass S time-major [frames, n_mels]"
+            )
+        y_extent = (-0.5, n_bins - 0.5)
+    if kind == "mfcc" and vmin is None and vmax is None:
+        vmax = float(np.abs(S).max())  # a diverging colormap: centre it on 0
+        vmin = -vmax
+    ax = _new_axes(ax, (10, 3.5))
+    image = ax.imshow(
+        S.T,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+        extent=(*time_extent(n_frames, config=config), *y_extent),
+        cmap=cmap or _CMAP[kind],
+        vmin=vmin,
+        vmax=vmax,
+    )
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(_BIN_LABEL[kind])
+    if title is None:
+        title = {"linear": "Spectrogram", "mel": "Log-mel spectrogram", "mfcc": "MFCC"}[kind]
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        cbar = ax.figure.colorbar(image, ax=ax, pad=0.01)
+        cbar.set_label(_CBAR_LABEL[kind] if cbar_label is None else cbar_label)
+    return ax
+
+
+def f0_overlay(
+    spec: Any,
+    f0: Any,
+    voiced: Any = None,
+    *,
+    config: AudioConfig,
+    ax: Axes | None = None,
+    fmax: float | None = 1000.0,
+    harmonics: int = 0,
+    title: str | None = "f0 over the spectrogram",
+    **spec_kwargs: Any,
+) -> Axes:
+    """Draw an f0 track (Hz) over a linear spectrogram (dB), unvoiced frames left blank.
+
+    Parameters
+    ----------
+    spec : array, shape ``[frames, n_fft // 2 + 1]`` or None
+        Magnitude in dB; ``None`` draws the f0 curve alone.
+    f0 : array, shape ``[frames]``
+        Fundamental frequency in Hz, one value per spectrogram frame.
+    voiced : array of bool, shape ``[frames]``, optional
+        Voicing decision; frames where it is false (or f0 is 0 or NaN) are not drawn.
+    config : AudioConfig
+        The settings that made ``spec`` and ``f0``.
+    fmax : float or None
+        Top of the frequency axis in Hz (harmonics live low: 1 kHz by default).
+    harmonics : int
+        Also draw ``2 f0 ... (harmonics + 1) f0``, dashed, to see that the spectrum's
+        stripes are multiples of f0.
+    **spec_kwargs
+        Passed to :func:`spectrogram`.
+    """
+    f0 = np.asarray(f0, dtype=float).copy()
+    if f0.ndim != 1:
+        raise ParameterError(f"f0 must be 1-D [frames], got shape {f0.shape}")
+    if voiced is not None:
+        voiced = np.asarray(voiced, dtype=bool)
+        if voiced.shape != f0.shape:
+            raise ParameterError(f"voiced has shape {voiced.shape}, f0 has {f0.shape}")
+        f0[~voiced] = np.nan
+    f0[~(f0 > 0)] = np.nan  # 0 and NaN both mean unvoiced
+    ax = _new_axes(ax, (10, 3.5))
+    if spec is not None:
+        spectrogram(spec, config=config, kind="linear", ax=ax, title="", **spec_kwargs)
+    t = frames_to_seconds(np.arange(len(f0)), config=config)
+    ax.plot(t, f0, color="cyan", linewidth=2, label="f0")
+    for k in range(2, harmonics + 2):
+        ax.plot(t, k * f0, color="cyan", linewidth=1, linestyle="--", alpha=0.7,
+                label="harmonics" if k == 2 else None)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    top = config.sr / 2 if fmax is None else min(fmax, config.sr / 2)
+    ax.set_ylim(0, top)
+    ax.legend(loc="upper right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def mel_filterbank(
+    fb: Any,
+    *,
+    config: AudioConfig,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Plot each mel filter's weight against frequency in Hz.
+
+    Parameters
+    ----------
+    fb : array, shape ``[n_fft // 2 + 1, n_mels]`` (or its transpose)
+        The filterbank :func:`voicelab.features.mel_filterbank` returns.
+    config : AudioConfig
+        Gives ``sr`` and ``n_fft`` for the Hz axis.
+    """
+    fb = _matrix(fb, "fb")
+    if fb.shape[0] != config.n_freqs and fb.shape[1] == config.n_freqs:
+        fb = fb.T
+    if fb.shape[0] != config.n_freqs:
+        raise ParameterError(
+            f"fb has shape {fb.shape}; expected {config.n_freqs} frequency bins "
+            f"(n_fft={config.n_fft}) on one axis"
+        )
+    n_mels = fb.shape[1]
+    ax = _new_axes(ax, (10, 3))
+    hz = np.arange(config.n_freqs) * config.sr / config.n_fft
+    colors = plt.get_cmap("viridis")(np.linspace(0, 1, n_mels))
+    for m in range(n_mels):
+        ax.plot(hz, fb[:, m], color=colors[m], linewidth=0.9)
+    ax.set_xlim(0, config.sr / 2)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("weight")
+    ax.set_title(title or f"Mel filterbank: {n_mels} triangular filters")
+    return ax
+
+
+def feature_grid(
+    specs: Mapping[tuple[str, str], Any],
+    *,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    config: AudioConfig,
+    kind: str = "mel",
+    cell_size: tuple[float, float] = (2.8, 1.7),
+    title: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Figure:
+    """A ``rows x cols`` grid of small spectrograms on one colour scale.
+
+    Parameters
+    ----------
+    specs : dict ``(row, col) -> array [frames, bins]``
+        E.g. ``{("slt", "happy"): log_mel, ...}``; missing cells are left empty.
+    rows, cols : sequence of str
+        Row labels (e.g. speakers) and column labels (e.g. emotions), in order.
+    config : AudioConfig
+        As for :func:`spectrogram`.
+    kind : {"linear", "mel", "mfcc"}
+        As for :func:`spectrogram`.
+    vmin, vmax : float, optional
+        Colour range; by default the 2nd percentile and the maximum over all cells.
+
+    Returns
+    -------
+    Figure
+        ``fig.axes[:rows*cols]`` are the cells, row-major, on one time axis (so
+        durations compare); the last axes is the colorbar.
+    """
+    if not specs:
+        raise ParameterError("specs is empty: nothing to draw")
+    unknown = [key for key in specs if key[0] not in rows or key[1] not in cols]
+    if unknown:
+        raise ParameterError(f"specs has keys {unknown[:3]} outside rows={list(rows)} x cols={list(cols)}")
+    values = np.concatenate([_matrix(S, f"specs[{key}]").ravel() for key, S in specs.items()])
+    vmin = float(np.percentile(values, 2)) if vmin is None else vmin
+    vmax = float(values.max()) if vmax is None else vmax
+    fig, axes = plt.subplots(
+        len(rows), len(cols),
+        figsize=(cell_size[0] * len(cols) + 1, cell_size[1] * len(rows) + 0.6),
+        squeeze=False, sharex=True, sharey=True, layout="constrained",
+    )
+    image = None
+    for i, row in enumerate(rows):
+        for j, col in enumerate(cols):
+            ax = axes[i, j]
+            if (row, col) in specs:
+                spectrogram(specs[row, col], config=config, kind=kind, ax=ax, title="",
+                            colorbar=False, vmin=vmin, vmax=vmax)
+                image = ax.images[-1]
+            else:
+                ax.text(0.5, 0.5, "missing", ha="center", va="center", transform=ax.transAxes)
+                ax.set_xticks([])
+            ax.set_xlabel("time (s)" if i == len(rows) - 1 else "")
+            ax.set_ylabel(f"{row}\n{_BIN_LABEL[kind]}" if j == 0 else "")
+            if i == 0:
+                ax.set_title(col)
+    longest = max(len(S) for S in specs.values())
+    axes[0, 0].set_xlim(*time_extent(longest, config=config))  # shared by every cell
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.8, label=_CBAR_LABEL[kind])
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def distributions(
+    values_by_label: Mapping[str, Any],
+    *,
+    kind: str = "violin",
+    ax: Axes | None = None,
+    xlabel: str = "",
+    ylabel: str = "f0 (Hz)",
+    title: str | None = None,
+    bins: int = 40,
+) -> Axes:
+    """Compare the distribution of a quantity across labels (e.g. f0 per emotion).
+
+    Parameters
+    ----------
+    values_by_label : dict ``label -> 1-D array``
+        NaNs are dropped (e.g. unvoiced f0 frames); the count is shown per label.
+    kind : {"violin", "box", "hist"}
+        Violins (default) or boxes side by side, or overlaid density histograms.
+    ylabel : str
+        Name and unit of the quantity (the x axis for ``"hist"``).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> ax = distributions({"neutral": np.full(50, 120.0), "happy": np.linspace(150, 250, 50)})
+    >>> [t.get_text().split()[0] for t in ax.get_xticklabels()]
+    ['neutral', 'happy']
+    """
+    if kind not in ("violin", "box", "hist"):
+        raise ParameterError(f"kind={kind!r} is not one of violin, box, hist")
+    if not values_by_label:
+        raise ParameterError("values_by_label is empty: nothing to draw")
+    labels = list(values_by_label)
+    data = []
+    for label in labels:
+        v = np.asarray(values_by_label[label], dtype=float).ravel()
+        data.append(v[np.isfinite(v)])
+    ax = _new_axes(ax, (7, 3.5))
+    ticks = [f"{label}\n(n={len(v)})" for label, v in zip(labels, data)]
+    if kind == "hist":
+        pooled = np.concatenate(data)
+        edges = np.histogram_bin_edges(pooled if len(pooled) else [0.0, 1.0], bins=bins)
+        for tick, v in zip(ticks, data):
+            if not len(v):
+                ax.plot([], [], label=tick.replace("\n", " "))  # keep the legend complete
+                continue
+            ax.hist(v, bins=edges, density=True, histtype="step", linewidth=1.5,
+                    label=tick.replace("\n", " "))
+        ax.set_xlabel(ylabel)
+        ax.set_ylabel("density")
+        ax.legend()
+    else:
+        positions = np.arange(1, len(labels) + 1)
+        # violinplot and boxplot fail on empty arrays: draw the non-empty ones only
+        keep = [k for k, v in enumerate(data) if len(v)]
+        if keep:
+            kept = [data[k] for k in keep]
+            if kind == "violin":
+                ax.violinplot(kept, positions=positions[keep], showmedians=True)
+            else:
+                ax.boxplot(kept, positions=positions[keep], showfliers=False)
+        ax.set_xticks(positions, ticks)
+        ax.set_xlim(0.4, len(labels) + 0.6)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def convergence(
+    sc_per_iter: Any,
+    *,
+    ax: Axes | None = None,
+    label: str | None = None,
+    logy: bool = True,
+    title: str | None = "Griffin-Lim: spectral convergence",
+) -> Axes:
+    """Spectral convergence against Griffin-Lim iteration (1-based), log scale.
+
+    Parameters
+    ----------
+    sc_per_iter : 1-D array, or dict ``label -> 1-D array``
+        One value per iteration, e.g. from
+        ``griffin_lim(..., return_convergence=True)``; a dict draws one curve each.
+
+    Example
+    -------
+    >>> ax = convergence({"hop 256": [0.5, 0.3, 0.2], "hop 128": [0.4, 0.2, 0.1]})
+    >>> ax.get_xlabel()
+    'iteration'
+    """
+    curves = dict(sc_per_iter) if isinstance(sc_per_iter, Mapping) else {label: sc_per_iter}
+    ax = _new_axes(ax, (6, 3.5))
+    for name, sc in curves.items():
+        sc = np.asarray(sc, dtype=float).ravel()
+        ax.plot(np.arange(1, len(sc) + 1), sc, label=name)
+    if logy:
+        ax.set_yscale("log")
+        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            axis(FormatStrFormatter("%g"))  # 0.03, not 3 x 10^-2
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("spectral convergence")
+    ax.grid(True, which="both", alpha=0.3)
+    if any(name is not None for name in curves):
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def losses(
+    history: Any,
+    *,
+    keys: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    xlabel: str = "epoch",
+    logy: bool = False,
+    title: str | None = "Training curves",
+) -> Axes:
+    """Training curves: every series of a Keras ``History`` (or a dict of lists).
+
+    A ``val_<name>`` series is drawn dashed in the colour of ``<name>``.
+
+    Parameters
+    ----------
+    history : ``keras.callbacks.History`` or dict ``name -> list of float``
+        ``model.fit(...)``'s return value, or its ``.history`` dict.
+    keys : sequence of str, optional
+        The series to draw (default: all).
+    xlabel : str
+        What one step on the x axis is (``"epoch"``, ``"step"``); x starts at 1.
+
+    Example
+    -------
+    >>> ax = losses({"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6]})
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['loss', 'val_loss']
+    """
+    history = getattr(history, "history", history)
+    if not isinstance(history, Mapping) or not history:
+        raise ParameterError(f"history must be a non-empty dict of lists or a Keras History, got {type(history).__name__}")
+    keys = list(history) if keys is None else list(keys)
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise ParameterError(f"keys {missing} not in history (it has {list(history)})")
+    ax = _new_axes(ax, (7, 3.5))
+    colors: dict[str, Any] = {}
+    for key in sorted(keys, key=lambda k: k.startswith("val_")):
+        values = np.asarray(history[key], dtype=float).ravel()
+        base = key.removeprefix("val_")
+        style = {"linestyle": "--"} if key.startswith("val_") else {}
+        if base in colors:
+            style["color"] = colors[base]
+        (line,) = ax.plot(np.arange(1, len(values) + 1), values, label=key, **style)
+        colors.setdefault(base, line.get_color())
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("value")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
