@@ -38,3 +38,23 @@ def speech(smoke_corpus) -> tuple[np.ndarray, int]:
     utt = smoke_corpus.filter(emotion="neutral")[0]
     y, sr = sf.read(smoke_corpus.audio_path(utt), dtype="float32")
     return y, sr
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tiny models on one PyTorch thread (no-op on other backends).
+
+    Two spinning intra-op threads on two shared cores made tiny-model tests 10x slower.
+    Modules opt in with ``pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import keras
+
+    if keras.backend.backend() != "torch":
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -239,6 +239,29 @@ class _ManifestDataset(keras.utils.PyDataset):
         batches = [order[i * self.batch_size : (i + 1) * self.batch_size] for i in range(n_batches)]
         if rng is not None:
             batches = [batches[i] for i in rng.permutation(len(batches))]
+        return self._vary_first_two(batches)
+
+    def _vary_first_two(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+        """Move a batch whose padded lengths differ from batch 0's into position 1.
+
+        On the TensorFlow backend, Keras infers the input signature from the first two
+        batches and fixes every dimension they agree on: two batches padded to the same
+        length would freeze that length, and the next longer batch would fail. Swapping
+        one batch keeps the order deterministic and the epoch's content unchanged.
+        """
+        def padded(batch: np.ndarray) -> tuple[int, int]:
+            utts = [self.manifest[int(i)] for i in batch]
+            frames = max(int(u.duration * self.config.sr) // self.config.hop_length for u in utts)
+            tokens = max(len(u.phonemes.split()) for u in utts)
+            return frames, tokens
+
+        if len(batches) > 2:
+            first = padded(batches[0])
+            if any(a == b for a, b in zip(first, padded(batches[1]))):
+                for j in range(2, len(batches)):
+                    if all(a != b for a, b in zip(first, padded(batches[j]))):
+                        batches[1], batches[j] = batches[j], batches[1]
+                        break
         return batches
 
     def __len__(self) -> int:

@@ -1,0 +1,288 @@
+"""The CNN + BiLSTM TTS model: blocks, masking, length regulator, training, saving, resume.
+
+Tiny sizes and synthetic data; run under both backends (``KERAS_BACKEND=tensorflow``
+and ``KERAS_BACKEND=torch``, see the Makefile's ``test`` target).
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from voicelab.errors import ParameterError
+from voicelab.features import AudioConfig
+from voicelab.models.tts import (
+    BiLSTM,
+    Decoder,
+    DurationPredictor,
+    ReferenceEncoder,
+    TextEncoder,
+    TTSConfig,
+    build_tts,
+    length_regulate,
+    reverse_sequences,
+    synthesize_mel,
+)
+from voicelab.models.tts_training import (
+    InterruptAfter,
+    TrainingInterrupted,
+    duration_loss,
+    masked_mel_loss,
+    training_callbacks,
+)
+
+pytestmark = [pytest.mark.backend, pytest.mark.usefixtures("one_torch_thread")]
+
+
+
+V, N_MELS, N_SPEAKERS = 10, 8, 3
+AUDIO = AudioConfig(n_fft=64, win_length=64, hop_length=16, n_mels=N_MELS, fmax=None)
+TINY = {"vocab_size": V, "n_speakers": N_SPEAKERS, "embed_dim": 16, "encoder_filters": 16, "encoder_units": 8,
+            "voice_dim": 8, "reference_filters": 16, "reference_units": 8, "duration_filters": 16,
+            "decoder_filters": 16, "decoder_units": 16, "postnet_filters": 16, "dropout": 0.0}
+
+
+def numpy(x):
+    return ops.convert_to_numpy(x)
+
+
+def make_batch(rng, lengths, *, max_duration=4, frames=None):
+    """A padded dict batch whose mel is a function of (symbol, speaker, frame-in-symbol)."""
+    table = np.random.default_rng(7).normal(size=(V, N_MELS)).astype("float32")
+    voices = np.random.default_rng(8).normal(size=(N_SPEAKERS, N_MELS)).astype("float32")
+    B, L = len(lengths), max(lengths)
+    tokens = np.zeros((B, L), "int32")
+    durations = np.zeros((B, L), "int32")
+    speaker = rng.integers(0, N_SPEAKERS, B).astype("int32")
+    for b, n in enumerate(lengths):
+        tokens[b, :n] = rng.integers(1, V, n)
+        durations[b, :n] = rng.integers(1, max_duration + 1, n)
+    mel_length = durations.sum(1).astype("int32")
+    mel = np.full((B, frames or mel_length.max(), N_MELS), np.log(1e-5), "float32")  # pipeline's pad
+    for b in range(B):
+        rows = np.repeat(table[tokens[b]], durations[b], axis=0)
+        ramp = np.concatenate([np.linspace(0, 1, d) for d in durations[b] if d])[:, None]
+        mel[b, :mel_length[b]] = -5 + rows + 0.5 * ramp + voices[speaker[b]]
+    return {"tokens": tokens, "token_length": np.array(lengths, "int32"), "durations": durations,
+            "mel": mel, "mel_length": mel_length, "speaker": speaker}
+
+
+def item(batch, b):
+    """Item ``b`` of a batch, alone and cut to its own lengths (no padding)."""
+    n, f = batch["token_length"][b], batch["mel_length"][b]
+    return {"tokens": batch["tokens"][b:b + 1, :n], "token_length": batch["token_length"][b:b + 1],
+            "durations": batch["durations"][b:b + 1, :n], "mel": batch["mel"][b:b + 1, :f],
+            "mel_length": batch["mel_length"][b:b + 1], "speaker": batch["speaker"][b:b + 1]}
+
+
+@pytest.fixture(scope="module", params=["speaker", "reference"])
+def model(request):
+    keras.utils.set_random_seed(0)
+    return build_tts(TTSConfig(voice=request.param, **TINY), AUDIO)
+
+
+# ----------------------------------------------------------------- config and blocks
+def test_config_defaults_and_errors():
+    from voicelab.text import SYMBOLS
+
+    assert TTSConfig().vocab_size == len(SYMBOLS)
+    with pytest.raises(ParameterError, match="voice='robot'"):
+        TTSConfig(voice="robot")
+    with pytest.raises(ParameterError, match="n_speakers=0"):
+        TTSConfig(n_speakers=0)
+    with pytest.raises(ParameterError, match="dropout=1.0"):
+        TTSConfig(dropout=1.0)
+    with pytest.raises(ParameterError, match="AudioConfig"):
+        build_tts(TTSConfig(**TINY), {"n_mels": 8})
+
+
+def test_length_regulate_matches_numpy_repeat(rng):
+    B, L, C = 3, 5, 4
+    x = rng.normal(size=(B, L, C)).astype("float32")
+    durations = rng.integers(0, 4, (B, L)).astype("int32")
+    durations[2, 3:] = 0  # padding
+    n_frames = int(durations.sum(1).max()) + 2  # longer than any item: zero rows after
+    frames, alignment = length_regulate(x, durations, n_frames)
+    frames, alignment = numpy(frames), numpy(alignment)
+    assert frames.shape == (B, n_frames, C) and alignment.shape == (B, n_frames, L)
+    for b in range(B):
+        expected = np.repeat(x[b], durations[b], axis=0)
+        np.testing.assert_allclose(frames[b, :len(expected)], expected, rtol=1e-6)
+        assert not frames[b, len(expected):].any()
+        np.testing.assert_array_equal(alignment[b].sum(0), durations[b])
+
+
+def test_reverse_sequences_within_length():
+    x = np.arange(2 * 4, dtype="float32").reshape(2, 4, 1)
+    out = numpy(reverse_sequences(x, np.array([4, 2])))[..., 0]
+    assert out.tolist() == [[3, 2, 1, 0], [5, 4, 6, 7]]
+
+
+def test_block_shapes(rng):
+    batch = make_batch(rng, [5, 3])
+    B, L = batch["tokens"].shape
+    F = batch["mel"].shape[1]
+    h = TextEncoder(V, 16, 16, 5, units=8)(batch["tokens"], batch["token_length"])
+    assert tuple(h.shape) == (B, L, 16)
+    assert tuple(BiLSTM(6)(numpy(h), batch["token_length"]).shape) == (B, L, 12)
+    voice = ReferenceEncoder(16, 8, voice_dim=4)(batch["mel"], batch["mel_length"])
+    assert tuple(voice.shape) == (B, 4) and np.abs(numpy(voice)).max() <= 1  # tanh
+    mask = (batch["tokens"] > 0).astype("float32")
+    assert tuple(DurationPredictor(16, 3)(numpy(h), mask).shape) == (B, L)
+    frames, _ = length_regulate(h, batch["durations"], F)
+    before, after = Decoder(N_MELS, 16, 5, 8, postnet=True, postnet_filters=16)(frames, batch["mel_length"])
+    assert tuple(before.shape) == tuple(after.shape) == (B, F, N_MELS)
+
+
+def test_model_outputs_and_loss_terms(model, rng):
+    batch = make_batch(rng, [6, 4, 2])
+    out = model(batch)
+    B, L = batch["tokens"].shape
+    F = batch["mel"].shape[1]
+    assert tuple(out["mel"].shape) == tuple(out["mel_before_postnet"].shape) == (B, F, N_MELS)
+    assert tuple(out["log_durations"].shape) == (B, L)
+    loss = float(numpy(model.compute_loss(batch, None, out)))
+    assert np.isfinite(loss) and loss > 0
+
+
+def test_padding_does_not_change_real_outputs(model, rng):
+    batch = make_batch(rng, [7, 2, 4])
+    out = {k: numpy(v) for k, v in model(batch, training=False).items()}
+    for b in range(3):
+        alone = {k: numpy(v) for k, v in model(item(batch, b), training=False).items()}
+        n, f = batch["token_length"][b], batch["mel_length"][b]
+        np.testing.assert_allclose(out["mel"][b, :f], alone["mel"][0], atol=1e-5)
+        np.testing.assert_allclose(out["log_durations"][b, :n], alone["log_durations"][0], atol=1e-5)
+        assert not out["log_durations"][b, n:].any()
+
+
+def test_losses_ignore_padding():
+    true = np.zeros((2, 5, 3), "float32")
+    pred = np.ones((2, 5, 3), "float32")
+    pred[0, 2:] = 100.0  # padding of item 0 (length 2)
+    # error 1 everywhere real: MSE 1 + MAE 1
+    assert float(masked_mel_loss(true, pred, np.array([2, 5]))) == pytest.approx(2.0)
+    durations = np.array([[3, 1, 0], [2, 2, 2]])
+    pred_log = np.log1p(durations).astype("float32") + np.array([[1, 1, 50], [1, 1, 1]], "float32")
+    assert float(duration_loss(durations, pred_log, np.array([2, 3]))) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------- training
+@pytest.mark.parametrize("voice", ["speaker", "reference"])
+def test_overfits_one_batch(voice, rng):
+    keras.utils.set_random_seed(1)
+    model = build_tts(TTSConfig(voice=voice, **TINY), AUDIO, learning_rate=3e-3)
+    batch = make_batch(rng, [6, 5, 3, 4])
+    first = model.train_on_batch(batch, return_dict=True)
+    for _ in range(60):
+        last = model.train_on_batch(batch, return_dict=True)
+    assert last["mel_loss"] < first["mel_loss"] / 5, (first, last)
+    assert last["duration_loss"] < first["duration_loss"] / 5, (first, last)
+
+
+class Recorder(keras.callbacks.Callback):
+    """Records the epochs run, the weights at each epoch end and at train begin."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.weights = [], {}
+
+    def on_train_begin(self, logs=None):
+        self.start_weights = [w.copy() for w in self.model.get_weights()]
+        self.start_iterations = int(numpy(self.model.optimizer.iterations))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights[epoch] = [w.copy() for w in self.model.get_weights()]
+
+
+def test_interrupted_training_resumes_from_backup(tmp_path, rng):
+    data = make_batch(rng, [5, 3, 4, 5], frames=24)  # 2 batches of 2 of one shape: one trace
+    keras.utils.set_random_seed(2)
+    model = build_tts(TTSConfig(voice="speaker", **TINY), AUDIO)
+    first = Recorder()
+    with pytest.raises(TrainingInterrupted):  # dies in the middle of epoch 2 (0-based)
+        model.fit(data, batch_size=2, epochs=4, verbose=0, shuffle=False,
+                  callbacks=training_callbacks(tmp_path) + [first, InterruptAfter(5)])
+    assert first.epochs == [0, 1, 2]
+    assert (tmp_path / "backup" / "training_metadata.json").exists()
+
+    # What a restarted process has: a freshly initialised model and optimizer (the same
+    # object here, so TensorFlow need not trace the step again).
+    model.set_weights([np.random.default_rng(3).normal(size=w.shape).astype(w.dtype)
+                       for w in model.get_weights()])
+    model.optimizer.iterations.assign(0)
+    second = Recorder()
+    history = model.fit(data, batch_size=2, epochs=4, verbose=0, shuffle=False,
+                        callbacks=training_callbacks(tmp_path) + [second])
+    assert second.epochs == [2, 3]  # continues at epoch 2, not from scratch
+    assert len(history.history["loss"]) == 2
+    assert second.start_iterations == 2 * 2  # optimizer state restored too: 2 epochs of 2 steps
+    for restored, saved in zip(second.start_weights, first.weights[1]):
+        np.testing.assert_array_equal(restored, saved)
+    assert not (tmp_path / "backup").exists()  # removed once fit completes
+    assert list((tmp_path / "logs").rglob("*tfevents*"))
+    reloaded = keras.models.load_model(tmp_path / "checkpoints" / "last.keras")
+    for a, b in zip(reloaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ParameterError, match="backup_every=0"):
+        training_callbacks(tmp_path, backup_every=0)
+
+
+# ----------------------------------------------------------------- inference and saving
+def test_synthesize_mel(model, rng):
+    tokens = [3, 1, 4, 1, 5]
+    kwargs = ({"speaker": 2} if model.config.voice == "speaker"
+              else {"reference_mel": make_batch(rng, [4])["mel"][0]})
+    bias = model.duration_predictor.out.bias
+    saved = numpy(bias)
+    bias.assign(saved + np.log1p(3.0))  # an untrained predictor says ~0 frames: make it ~3
+    try:
+        mel, durations = synthesize_mel(model, tokens, **kwargs)
+        _, slow = synthesize_mel(model, tokens, speed=0.5, **kwargs)
+        _, fast = synthesize_mel(model, tokens, speed=2.0, **kwargs)
+    finally:
+        bias.assign(saved)
+    assert mel.shape == (durations.sum(), N_MELS) and durations.shape == (5,)
+    assert durations.min() >= 1 and np.isfinite(mel).all()
+    assert fast.sum() < durations.sum() < slow.sum()
+    assert np.abs(slow - 2 * durations).max() <= 1 and np.abs(fast - durations / 2).max() <= 1
+    with pytest.raises(ParameterError, match="0 is padding"):
+        synthesize_mel(model, [3, 0, 4], **kwargs)
+    with pytest.raises(ParameterError, match="speed=0"):
+        synthesize_mel(model, tokens, speed=0, **kwargs)
+    if model.config.voice == "speaker":
+        with pytest.raises(ParameterError, match="3 speakers"):
+            synthesize_mel(model, tokens)
+        with pytest.raises(ParameterError, match="speaker=3"):
+            synthesize_mel(model, tokens, speaker=3)
+    else:
+        with pytest.raises(ParameterError, match="reference_mel"):
+            synthesize_mel(model, tokens, reference_mel=np.zeros((10, N_MELS + 1)))
+
+
+def test_save_load_round_trip(model, rng, tmp_path):
+    path = tmp_path / f"tts_{model.config.voice}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.config == model.config and loaded.audio_config == model.audio_config
+    batch = make_batch(rng, [5, 2])
+    for key, value in model(batch).items():
+        np.testing.assert_allclose(numpy(loaded(batch)[key]), numpy(value), atol=1e-6)
+    kwargs = ({"speaker": 1} if model.config.voice == "speaker"
+              else {"reference_mel": batch["mel"][0]})
+    mel, durations = synthesize_mel(model, [2, 4, 6], **kwargs)
+    mel2, durations2 = synthesize_mel(loaded, [2, 4, 6], **kwargs)
+    np.testing.assert_array_equal(durations, durations2)
+    np.testing.assert_allclose(mel, mel2, atol=1e-6)
+
+
+def test_backend_is_the_one_requested():
+    wanted = os.environ.get("KERAS_BACKEND")
+    assert wanted is None or keras.backend.backend() == wanted

@@ -1,0 +1,527 @@
+"""CNN + BiLSTM text-to-speech: phoneme ids -> log-mel frames, with a voice embedding.
+
+Introduced in ``notebooks/02_tts.ipynb``.
+
+The model is non-autoregressive (FastSpeech-like) and small enough to read in one go::
+
+    tokens --TextEncoder--> h [B, L, 2*encoder_units]        (embedding, 3 conv blocks, BiLSTM)
+    voice  = speaker-id embedding  or  ReferenceEncoder(reference mel)          [B, voice_dim]
+    h      = concat(h, voice repeated on every symbol)                         [B, L, C]
+    DurationPredictor(h) -> log(1 + frames) per symbol                         [B, L]
+    length_regulate(h, durations) -> one row per mel frame                     [B, F, C]
+    Decoder (3 conv blocks, BiLSTM, linear, optional postnet) -> log-mel       [B, F, n_mels]
+
+Training uses the aligner's durations (:mod:`voicelab.models.align`); inference uses the
+predicted ones, scaled by a speed factor. Mels are time-major natural-log mels
+``[frames, n_mels]`` as :mod:`voicelab.features` makes them.
+
+Masking: every block takes the real lengths. Padded positions are zeroed before each
+convolution (so a real position near the end sees the same zeros as in an unpadded
+sequence), each backward LSTM reads its sequence reversed within its own length
+(:class:`BiLSTM`), and normalisation is per position
+(``LayerNormalization``, not batch statistics), so padding never changes a real output.
+Everything is ``keras.ops`` / standard Keras 3 layers: it trains on TensorFlow and PyTorch.
+
+Example
+-------
+>>> from voicelab.features import AudioConfig
+>>> cfg = TTSConfig(vocab_size=10, embed_dim=8, encoder_filters=8, encoder_units=4,
+...                 voice_dim=4, duration_filters=8, decoder_filters=8, decoder_units=4,
+...                 postnet_filters=8)
+>>> model = build_tts(cfg, AudioConfig(n_mels=16))
+>>> mel, durations = synthesize_mel(model, [3, 5, 7])
+>>> mel.shape == (int(durations.sum()), 16), durations.shape
+(True, (3,))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from voicelab.errors import ParameterError
+from voicelab.features import AudioConfig
+from voicelab.models.tts_training import duration_loss, masked_mel_loss, sequence_mask
+
+VOICES = ("speaker", "reference")
+register = keras.saving.register_keras_serializable(package="voicelab")
+
+
+@dataclasses.dataclass(frozen=True)
+class TTSConfig:
+    """Sizes and switches of the TTS model (``n_mels`` comes from ``AudioConfig``).
+
+    Parameters
+    ----------
+    vocab_size : int or None
+        Number of symbols, id 0 = padding. ``None`` means ``len(voicelab.text.SYMBOLS)``.
+    n_speakers : int
+        Rows of the speaker-id embedding (``voice="speaker"``).
+    voice : {"speaker", "reference"}
+        Where the voice embedding comes from: a learned row per speaker id, or a
+        reference encoder that listens to a mel clip (voice cloning).
+    embed_dim, encoder_filters, encoder_kernel, encoder_units : int
+        Symbol embedding size, conv channels / kernel, LSTM units per direction.
+    voice_dim, reference_filters, reference_units : int
+        Voice embedding size; the reference encoder's conv channels and GRU units.
+    duration_filters, duration_kernel : int
+        Duration predictor conv channels and kernel.
+    decoder_filters, decoder_kernel, decoder_units : int
+        Decoder conv channels / kernel and LSTM units per direction.
+    postnet, postnet_filters : bool, int
+        Whether a residual conv postnet refines the mel, and its channels.
+    dropout : float
+        Dropout after every conv block (training only).
+    mel_mean, mel_std : float
+        The decoder predicts ``(mel - mel_mean) / mel_std`` and the reference encoder
+        reads the same normalised mel; set them from the training set.
+    duration_loss_weight : float
+        Weight of the duration loss against the mel loss.
+    """
+
+    vocab_size: int | None = None
+    n_speakers: int = 1
+    voice: str = "speaker"
+    embed_dim: int = 128
+    encoder_filters: int = 128
+    encoder_kernel: int = 5
+    encoder_units: int = 64
+    voice_dim: int = 64
+    reference_filters: int = 64
+    reference_units: int = 64
+    duration_filters: int = 128
+    duration_kernel: int = 3
+    decoder_filters: int = 128
+    decoder_kernel: int = 5
+    decoder_units: int = 128
+    postnet: bool = True
+    postnet_filters: int = 128
+    dropout: float = 0.1
+    mel_mean: float = -5.0
+    mel_std: float = 2.0
+    duration_loss_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.vocab_size is None:
+            from voicelab.text import SYMBOLS
+
+            object.__setattr__(self, "vocab_size", len(SYMBOLS))
+        if self.voice not in VOICES:
+            raise ParameterError(f"voice={self.voice!r} must be one of {VOICES}")
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            is_int = field.type == "int" or field.name == "vocab_size"
+            if is_int and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise ParameterError(f"{field.name}={value!r} must be a positive integer")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ParameterError(f"dropout={self.dropout} must be in [0, 1)")
+        if not self.mel_std > 0:
+            raise ParameterError(f"mel_std={self.mel_std} must be positive")
+
+
+def length_regulate(x, durations, n_frames):
+    """Repeat each symbol's vector ``durations`` times: ``[B, L, C] -> [B, n_frames, C]``.
+
+    Built as an alignment matrix ``A[b, f, l] = 1`` when frame ``f`` belongs to symbol
+    ``l`` (``start_l <= f < start_l + d_l``, starts from the cumulative durations) and
+    one matmul ``A @ x``: the same keras.ops on every backend, dynamic lengths included,
+    and differentiable with respect to ``x``. Frames past ``sum(durations)`` are zero.
+
+    Returns ``(frames [B, n_frames, C], alignment [B, n_frames, L])``.
+
+    Example
+    -------
+    >>> x = np.arange(3, dtype="float32").reshape(1, 3, 1)
+    >>> y, _ = length_regulate(x, np.array([[2, 0, 3]]), 6)
+    >>> ops.convert_to_numpy(y)[0, :, 0].tolist()
+    [0.0, 0.0, 2.0, 2.0, 2.0, 0.0]
+    """
+    d = ops.cast(durations, "int32")
+    ends = ops.cumsum(d, axis=1)
+    starts = ends - d
+    frames = ops.arange(n_frames, dtype="int32")[None, :, None]
+    inside = ops.logical_and(ops.greater_equal(frames, starts[:, None, :]),
+                             ops.less(frames, ends[:, None, :]))
+    alignment = ops.cast(inside, x.dtype)
+    return ops.matmul(alignment, x), alignment
+
+
+def reverse_sequences(x, lengths):
+    """Reverse each sequence ``[B, T, C]`` within its own length; padding stays at the end."""
+    t = ops.arange(ops.shape(x)[1], dtype="int32")[None, :]
+    n = ops.cast(lengths, "int32")[:, None]
+    index = ops.where(ops.less(t, n), n - 1 - t, t)
+    return ops.take_along_axis(x, index[..., None], axis=1)
+
+
+def _build_convs(convs, shape):
+    """Build a stack of :class:`ConvBlock` for inputs of ``shape``; return the output shape."""
+    for conv in convs:
+        conv.build(shape)
+        shape = (*shape[:-1], conv.filters)
+    return shape
+
+
+@register
+class BiLSTM(layers.Layer):
+    """Bidirectional LSTM on right-padded sequences, exact at every real position.
+
+    The backward LSTM reads each sequence reversed *within its own length*, so it starts
+    at the sequence's real last symbol, not at the padding. No Keras mask is used: an
+    unmasked LSTM runs the fast path (cuDNN on a GPU, one fused loop on a CPU); a masked
+    one falls back to a slow per-step loop on the PyTorch backend.
+    """
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.forward_lstm = layers.LSTM(units, return_sequences=True)
+        self.backward_lstm = layers.LSTM(units, return_sequences=True)
+
+    def build(self, input_shape):
+        self.forward_lstm.build(input_shape)
+        self.backward_lstm.build(input_shape)
+
+    def call(self, x, lengths, training=None):
+        forward = self.forward_lstm(x, training=training)
+        backward = self.backward_lstm(reverse_sequences(x, lengths), training=training)
+        return ops.concatenate([forward, reverse_sequences(backward, lengths)], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@register
+class ConvBlock(layers.Layer):
+    """Masked Conv1D -> LayerNorm -> activation -> dropout, padding kept at zero."""
+
+    def __init__(self, filters, kernel_size, dropout=0.0, activation="relu", **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = filters, kernel_size
+        self.dropout, self.activation = dropout, activation
+        self.conv = layers.Conv1D(filters, kernel_size, padding="same")
+        self.norm = layers.LayerNormalization()
+        self.act = layers.Activation(activation)
+        self.drop = layers.Dropout(dropout)
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+        self.norm.build((*input_shape[:-1], self.filters))
+
+    def call(self, x, seq_mask, training=None):
+        m = seq_mask[..., None]
+        y = self.act(self.norm(self.conv(x * m)))
+        return self.drop(y, training=training) * m
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "dropout": self.dropout, "activation": self.activation}
+
+
+@register
+class TextEncoder(layers.Layer):
+    """Symbol embedding -> 3 conv blocks -> BiLSTM: ``[B, L]`` ids -> ``[B, L, 2*units]``."""
+
+    def __init__(self, vocab_size, embed_dim, filters, kernel_size, units, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.args = {"vocab_size": vocab_size, "embed_dim": embed_dim, "filters": filters,
+                     "kernel_size": kernel_size, "units": units, "dropout": dropout}
+        self.embedding = layers.Embedding(vocab_size, embed_dim)
+        self.convs = [ConvBlock(filters, kernel_size, dropout) for _ in range(3)]
+        self.lstm = BiLSTM(units)
+
+    def build(self, tokens_shape):
+        self.embedding.build(tokens_shape)
+        self.lstm.build(_build_convs(self.convs, (*tokens_shape, self.args["embed_dim"])))
+
+    def call(self, tokens, token_length, training=None):
+        mask = sequence_mask(token_length, ops.shape(tokens)[1])
+        x = self.embedding(tokens)
+        for conv in self.convs:
+            x = conv(x, mask, training=training)
+        return self.lstm(x, token_length, training=training) * mask[..., None]
+
+    def get_config(self):
+        return {**super().get_config(), **self.args}
+
+
+@register
+class ReferenceEncoder(layers.Layer):
+    """A (normalised) mel clip -> 2 conv blocks -> GRU last state -> tanh ``[B, voice_dim]``.
+
+    The small ``voice_dim`` is a bottleneck: it keeps who is speaking and how, not what
+    is said. The GRU state is read at each clip's own last frame.
+    """
+
+    def __init__(self, filters, units, voice_dim, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.args = {"filters": filters, "units": units, "voice_dim": voice_dim, "dropout": dropout}
+        self.convs = [ConvBlock(filters, 3, dropout) for _ in range(2)]
+        self.gru = layers.GRU(units, return_sequences=True)
+        self.proj = layers.Dense(voice_dim, activation="tanh")
+
+    def build(self, mel_shape):
+        self.gru.build(_build_convs(self.convs, mel_shape))
+        self.proj.build((mel_shape[0], self.args["units"]))
+
+    def call(self, mel, mel_length, training=None):
+        mask = sequence_mask(mel_length, ops.shape(mel)[1])
+        x = mel
+        for conv in self.convs:
+            x = conv(x, mask, training=training)
+        states = self.gru(x, training=training)  # unmasked: fast path; padding comes after
+        last = ops.maximum(ops.cast(mel_length, "int32") - 1, 0)[:, None, None]
+        return self.proj(ops.take_along_axis(states, last, axis=1)[:, 0])
+
+    def get_config(self):
+        return {**super().get_config(), **self.args}
+
+
+@register
+class DurationPredictor(layers.Layer):
+    """2 conv blocks -> linear: ``[B, L, C]`` -> predicted ``log(1 + frames)`` ``[B, L]``."""
+
+    def __init__(self, filters, kernel_size, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.args = {"filters": filters, "kernel_size": kernel_size, "dropout": dropout}
+        self.convs = [ConvBlock(filters, kernel_size, dropout) for _ in range(2)]
+        self.out = layers.Dense(1)
+
+    def build(self, input_shape):
+        self.out.build(_build_convs(self.convs, input_shape))
+
+    def call(self, x, seq_mask, training=None):
+        for conv in self.convs:
+            x = conv(x, seq_mask, training=training)
+        return self.out(x)[..., 0] * seq_mask
+
+    def get_config(self):
+        return {**super().get_config(), **self.args}
+
+
+@register
+class Decoder(layers.Layer):
+    """3 conv blocks -> BiLSTM -> linear to ``n_mels``, then an optional residual postnet.
+
+    Returns ``(mel_before_postnet, mel)`` in normalised units, ``[B, F, n_mels]`` each.
+    """
+
+    def __init__(self, n_mels, filters, kernel_size, units, postnet=True, postnet_filters=128,
+                 dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.args = {"n_mels": n_mels, "filters": filters, "kernel_size": kernel_size, "units": units,
+                     "postnet": postnet, "postnet_filters": postnet_filters, "dropout": dropout}
+        self.convs = [ConvBlock(filters, kernel_size, dropout) for _ in range(3)]
+        self.lstm = BiLSTM(units)
+        self.proj = layers.Dense(n_mels)
+        self.postnet = [ConvBlock(postnet_filters, kernel_size, dropout, "tanh")
+                        for _ in range(3)] if postnet else []
+        self.postnet_proj = layers.Dense(n_mels) if postnet else None
+
+    def build(self, input_shape):
+        shape = _build_convs(self.convs, input_shape)
+        self.lstm.build(shape)
+        self.proj.build((*shape[:-1], 2 * self.args["units"]))
+        if self.postnet:
+            self.postnet_proj.build(_build_convs(self.postnet, (*shape[:-1], self.args["n_mels"])))
+
+    def call(self, x, lengths, training=None):
+        seq_mask = sequence_mask(lengths, ops.shape(x)[1])
+        for conv in self.convs:
+            x = conv(x, seq_mask, training=training)
+        x = self.lstm(x, lengths, training=training)
+        before = self.proj(x) * seq_mask[..., None]
+        if not self.postnet:
+            return before, before
+        y = before
+        for conv in self.postnet:
+            y = conv(y, seq_mask, training=training)
+        return before, before + self.postnet_proj(y) * seq_mask[..., None]
+
+    def get_config(self):
+        return {**super().get_config(), **self.args}
+
+
+@register
+class TTSModel(keras.Model):
+    """The whole text-to-mel model; build it with :func:`build_tts`.
+
+    ``call`` is the teacher-forced training pass on a dict batch (``tokens``,
+    ``token_length``, ``durations``, ``mel``, ``mel_length`` and ``speaker`` or an optional
+    ``reference_mel`` / ``reference_length``; without them the target mel is its own
+    reference). It returns ``{"mel", "mel_before_postnet", "log_durations"}`` with
+    the mels in log-mel units. ``compute_loss`` holds the masked losses, so ``fit`` works
+    unchanged on every backend. :meth:`infer` is the inference pass (eager only).
+    """
+
+    def __init__(self, config, audio_config, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = TTSConfig(**config)
+        if isinstance(audio_config, dict):
+            audio_config = AudioConfig(**audio_config)
+        self.config, self.audio_config = config, audio_config
+        c = config
+        self.encoder = TextEncoder(c.vocab_size, c.embed_dim, c.encoder_filters,
+                                   c.encoder_kernel, c.encoder_units, c.dropout)
+        if c.voice == "speaker":
+            self.speaker_embedding = layers.Embedding(c.n_speakers, c.voice_dim)
+        else:
+            self.reference_encoder = ReferenceEncoder(c.reference_filters, c.reference_units,
+                                                      c.voice_dim, c.dropout)
+        self.duration_predictor = DurationPredictor(c.duration_filters, c.duration_kernel, c.dropout)
+        self.decoder = Decoder(audio_config.n_mels, c.decoder_filters, c.decoder_kernel,
+                               c.decoder_units, c.postnet, c.postnet_filters, c.dropout)
+        self.mel_loss_tracker = keras.metrics.Mean(name="mel_loss")
+        self.duration_loss_tracker = keras.metrics.Mean(name="duration_loss")
+
+    # ------------------------------------------------------------------ passes
+    def voice_embedding(self, inputs, training=None):
+        """``[B, voice_dim]`` from ``speaker`` ids or from a reference mel."""
+        if self.config.voice == "speaker":
+            return self.speaker_embedding(ops.cast(inputs["speaker"], "int32"))
+        mel = inputs.get("reference_mel", inputs.get("mel"))
+        length = inputs.get("reference_length", inputs.get("mel_length"))
+        mel = (mel - self.config.mel_mean) / self.config.mel_std
+        return self.reference_encoder(mel, length, training=training)
+
+    def encode(self, inputs, training=None):
+        """Encoded symbols with the voice appended, their mask and predicted log durations."""
+        tokens = inputs["tokens"]
+        token_mask = sequence_mask(inputs["token_length"], ops.shape(tokens)[1])
+        h = self.encoder(tokens, inputs["token_length"], training=training)
+        voice = self.voice_embedding(inputs, training=training)
+        voice = ops.repeat(voice[:, None, :], ops.shape(h)[1], axis=1) * token_mask[..., None]
+        h = ops.concatenate([h, voice], axis=-1)
+        # stop_gradient: the duration loss trains the predictor, not the encoder (Glow-TTS).
+        log_durations = self.duration_predictor(ops.stop_gradient(h), token_mask, training=training)
+        return h, token_mask, log_durations
+
+    def decode(self, h, durations, mel_length, n_frames, training=None):
+        """Length-regulate ``h`` and decode: returns ``(mel_before, mel, alignment)`` in log-mel."""
+        frames, alignment = length_regulate(h, durations, n_frames)
+        before, after = self.decoder(frames, mel_length, training=training)
+        c = self.config
+        return before * c.mel_std + c.mel_mean, after * c.mel_std + c.mel_mean, alignment
+
+    def call(self, inputs, training=None):
+        h, token_mask, log_durations = self.encode(inputs, training=training)
+        durations = ops.cast(inputs["durations"], "int32") * ops.cast(token_mask, "int32")
+        before, mel, _ = self.decode(h, durations, inputs["mel_length"],
+                                     ops.shape(inputs["mel"])[1], training=training)
+        return {"mel": mel, "mel_before_postnet": before, "log_durations": log_durations}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        mel_loss = masked_mel_loss(x["mel"], y_pred["mel_before_postnet"], x["mel_length"])
+        if self.config.postnet:
+            mel_loss = mel_loss + masked_mel_loss(x["mel"], y_pred["mel"], x["mel_length"])
+        dur_loss = duration_loss(x["durations"], y_pred["log_durations"], x["token_length"])
+        self.mel_loss_tracker.update_state(mel_loss)
+        self.duration_loss_tracker.update_state(dur_loss)
+        return mel_loss + self.config.duration_loss_weight * dur_loss
+
+    def infer(self, inputs, speed=1.0):
+        """Inference on a dict batch without ``durations``/``mel``; eager mode only.
+
+        Durations are ``round((exp(log_d) - 1) / speed)``, at least 1 frame per real
+        symbol. Returns ``(mel [B, F, n_mels], durations [B, L], alignment [B, F, L])``.
+        """
+        h, token_mask, log_durations = self.encode(inputs, training=False)
+        frames = ops.round(ops.maximum(ops.expm1(log_durations), 0.0) / speed)
+        durations = ops.cast(ops.maximum(frames, 1.0) * token_mask, "int32")
+        mel_length = ops.sum(durations, axis=1)
+        n_frames = int(ops.convert_to_numpy(ops.max(mel_length)))
+        _, mel, alignment = self.decode(h, durations, mel_length, n_frames, training=False)
+        return mel, durations, alignment
+
+    # ------------------------------------------------------------------ saving
+    def get_config(self):
+        return {"config": dataclasses.asdict(self.config),
+                "audio_config": dataclasses.asdict(self.audio_config), "name": self.name}
+
+    def get_build_config(self):
+        return {"input_shape": None}  # the sizes are all in the config
+
+    def build(self, input_shape=None):
+        """Create every weight from the config alone (no forward pass, no tracing)."""
+        c, n_mels = self.config, self.audio_config.n_mels
+        self.encoder.build((None, None))
+        if c.voice == "speaker":
+            self.speaker_embedding.build((None,))
+        else:
+            self.reference_encoder.build((None, None, n_mels))
+        width = 2 * c.encoder_units + c.voice_dim
+        self.duration_predictor.build((None, None, width))
+        self.decoder.build((None, None, width))
+        self.built = True
+
+
+def build_tts(config: TTSConfig, audio_config: AudioConfig, *, learning_rate: float = 1e-3) -> TTSModel:
+    """Build and compile the TTS model (Adam, global gradient norm clipped at 1).
+
+    The model is built (weights created) here, so ``summary()``, ``BackupAndRestore``
+    and saving work before the first ``fit``. XLA is off: batch shapes vary.
+    """
+    if not isinstance(config, TTSConfig) or not isinstance(audio_config, AudioConfig):
+        raise ParameterError(f"build_tts needs a TTSConfig and an AudioConfig, got "
+                             f"{type(config).__name__} and {type(audio_config).__name__}")
+    if not learning_rate > 0:
+        raise ParameterError(f"learning_rate={learning_rate} must be positive")
+    model = TTSModel(config, audio_config, name="tts")
+    model.build()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=1.0), jit_compile=False)
+    model.optimizer.build(model.trainable_variables)  # else TensorFlow traces the first step twice
+    return model
+
+
+def synthesize_mel(model: TTSModel, token_ids, *, speaker: int | None = None,
+                   reference_mel: np.ndarray | None = None, speed: float = 1.0):
+    """Speak one sentence: symbol ids -> ``(mel [F, n_mels], durations [L])`` as numpy.
+
+    Parameters
+    ----------
+    model : TTSModel
+        From :func:`build_tts` or ``keras.models.load_model``.
+    token_ids : sequence of int
+        Symbol ids without padding (``voicelab.text.text_to_ids``).
+    speaker : int, optional
+        Speaker id for ``voice="speaker"``; may be left out when there is one speaker.
+    reference_mel : array ``[frames, n_mels]``, optional
+        The voice to clone, for ``voice="reference"``.
+    speed : float
+        > 1 speaks faster (durations divided by ``speed``), < 1 slower.
+
+    Returns
+    -------
+    mel : ndarray ``[F, n_mels]``, natural-log mel; ``F == durations.sum()``.
+    durations : ndarray ``[L]`` int32, frames per symbol.
+    """
+    tokens = np.asarray(token_ids)
+    c = model.config
+    if tokens.ndim != 1 or tokens.size == 0 or not np.issubdtype(tokens.dtype, np.integer):
+        raise ParameterError(f"token_ids must be a non-empty 1-D sequence of ints, got {tokens!r}")
+    if tokens.min() < 1 or tokens.max() >= c.vocab_size:
+        raise ParameterError(f"token_ids must be in [1, {c.vocab_size}) (0 is padding), got {tokens.tolist()}")
+    if not (np.isfinite(speed) and speed > 0):
+        raise ParameterError(f"speed={speed} must be a positive number")
+    inputs = {"tokens": tokens[None].astype("int32"), "token_length": np.array([tokens.size], "int32")}
+    if c.voice == "speaker":
+        if speaker is None and c.n_speakers > 1:
+            raise ParameterError(f"speaker=None: this model has {c.n_speakers} speakers, pass an id")
+        speaker = 0 if speaker is None else speaker
+        if not 0 <= int(speaker) < c.n_speakers:
+            raise ParameterError(f"speaker={speaker} must be in [0, {c.n_speakers})")
+        inputs["speaker"] = np.array([speaker], "int32")
+    else:
+        ref = None if reference_mel is None else np.asarray(reference_mel, "float32")
+        n_mels = model.audio_config.n_mels
+        if ref is None or ref.ndim != 2 or ref.shape[1] != n_mels or ref.shape[0] < 1:
+            raise ParameterError(f"voice='reference' needs reference_mel [frames, {n_mels}], got "
+                                 f"{None if ref is None else ref.shape}")
+        inputs["reference_mel"] = ref[None]
+        inputs["reference_length"] = np.array([ref.shape[0]], "int32")
+    mel, durations, _ = model.infer(inputs, speed=speed)
+    return ops.convert_to_numpy(mel)[0], ops.convert_to_numpy(durations)[0]
