@@ -192,19 +192,16 @@ def listening_test(trials: list[Trial], log: RatingLog, *, sr: int):
     two buttons. "Next" records the page's judgements to ``log`` and moves on.
     """
     import ipywidgets as widgets
-    from IPython.display import Audio
+
+    from voicelab.widgets import player as widgets_player
 
     if not trials:
         raise ParameterError("no trials to run")
 
     def player(y):
-        out = widgets.Output()
-        with out:
-            from IPython.display import display
-
-            # No per-clip normalisation: loudness differences are part of what is judged.
-            display(Audio(np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0), rate=sr, normalize=False))
-        return out
+        # No per-clip normalisation: loudness differences are part of what is judged.
+        # An HTML player (no Output capture), so the test also renders without a front-end.
+        return widgets_player(np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0), sr=sr, normalize=False)
 
     state = {"page": 0}
     body = widgets.VBox()

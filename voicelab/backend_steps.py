@@ -1,0 +1,99 @@
+"""The only backend-specific code in voicelab: one GAN gradient step per backend.
+
+Introduced in ``notebooks/03_melgan_vocoder.ipynb``.
+
+Everything else (layers, losses, the model, callbacks) is written in ``keras.ops`` and
+runs on any backend. Taking gradients is the one thing Keras 3 leaves to the backend,
+so a model whose ``train_step`` needs two optimizers (a GAN) calls
+:func:`gan_train_step`, which picks the backend's way, following Keras's guides
+"Customizing what happens in fit()" for TensorFlow and for PyTorch:
+
+- TensorFlow: record the forward pass on a ``tf.GradientTape``, ask it for gradients.
+- PyTorch: ``loss.backward()`` fills each variable's ``.value.grad``; the optimizer is
+  applied under ``torch.no_grad()``; gradients are cleared with ``zero_grad()``.
+
+Both do the same step as the MelGAN authors' code: generate once; update the
+discriminator on real audio and on the (detached) generated audio; then update the
+generator against the *updated* discriminator. The real audio's feature maps from
+the first pass are reused as feature-matching targets.
+
+The model passed in provides ``generator``, ``discriminator``, ``g_optimizer``,
+``d_optimizer``, ``discriminator_loss(real_outputs, fake_outputs)`` and
+``generator_loss(audio, fake, real_outputs, fake_outputs) -> (total, parts)``
+(see :class:`voicelab.models.melgan.MelGAN`).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from voicelab.errors import ParameterError
+from voicelab.training import global_norm
+
+
+def gan_train_step(model, mel, audio) -> dict:
+    """One discriminator update then one generator update; returns this step's values.
+
+    Returns ``d_loss, g_loss`` and the generator loss's parts, plus
+    ``g_grad_norm, d_grad_norm`` (global L2 norms of each network's gradients).
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _tensorflow_step(model, mel, audio)
+    if backend == "torch":
+        return _torch_step(model, mel, audio)
+    raise ParameterError(
+        f"KERAS_BACKEND={backend!r}: the GAN step exists for 'tensorflow' and 'torch'")
+
+
+def _tensorflow_step(model, mel, audio) -> dict:
+    import tensorflow as tf
+
+    generator, discriminator = model.generator, model.discriminator
+    g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
+    with tf.GradientTape() as g_tape:
+        fake = generator(mel, training=True)
+        with g_tape.stop_recording():           # the discriminator's update is not part of G's loss
+            with tf.GradientTape() as d_tape:
+                real_outputs = discriminator(audio, training=True)
+                fake_outputs = discriminator(ops.stop_gradient(fake), training=True)
+                d_loss = model.discriminator_loss(real_outputs, fake_outputs)
+            d_grads = d_tape.gradient(d_loss, d_vars)
+            model.d_optimizer.apply(d_grads, d_vars)
+        g_loss, parts = model.generator_loss(audio, fake, real_outputs,
+                                             discriminator(fake, training=True))
+    g_grads = g_tape.gradient(g_loss, g_vars)
+    model.g_optimizer.apply(g_grads, g_vars)
+    return {"d_loss": d_loss, "g_loss": g_loss, **parts,
+            "g_grad_norm": global_norm(g_grads), "d_grad_norm": global_norm(d_grads)}
+
+
+def _torch_step(model, mel, audio) -> dict:
+    import torch
+
+    generator, discriminator = model.generator, model.discriminator
+    g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
+    fake = generator(mel, training=True)
+    real_outputs = discriminator(audio, training=True)
+    fake_outputs = discriminator(ops.stop_gradient(fake), training=True)  # detach: D only
+    d_loss = model.discriminator_loss(real_outputs, fake_outputs)
+    model.zero_grad()
+    d_loss.backward()
+    d_grads = [v.value.grad for v in d_vars]
+    d_grad_norm = global_norm(d_grads)
+    with torch.no_grad():
+        model.d_optimizer.apply(d_grads, d_vars)
+
+    g_loss, parts = model.generator_loss(audio, fake, real_outputs,
+                                         discriminator(fake, training=True))
+    model.zero_grad()                  # drop D's gradients, G's loss backpropagates through D
+    g_loss.backward()
+    g_grads = [v.value.grad for v in g_vars]
+    g_grad_norm = global_norm(g_grads)
+    with torch.no_grad():
+        model.g_optimizer.apply(g_grads, g_vars)
+    model.zero_grad()
+    return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+            **{k: v.detach() for k, v in parts.items()},
+            "g_grad_norm": g_grad_norm, "d_grad_norm": d_grad_norm}
