@@ -1,7 +1,7 @@
 """Text front-end: normalisation, ARPAbet phonemes and the symbol table.
 
 Introduced in ``notebooks/01_audio_features.ipynb`` (the corpus manifest stores each
-sentence's phonemes); ``notebooks/02_tts.ipynb`` feeds :func:`text_to_ids` to the encoder.
+sentence's phonemes); ``notebooks/02_tts_cnn_bilstm.ipynb`` feeds :func:`text_to_ids` to the encoder.
 
 Pipeline: ``text -> normalize_text -> to_phonemes -> phonemes_to_ids``.
 

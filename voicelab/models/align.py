@@ -1,6 +1,6 @@
 """Phoneme durations learned inside the kit: a text-mel aligner and monotonic alignment search.
 
-Introduced in ``notebooks/02_tts.ipynb``.
+Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``.
 
 The TTS model needs, for every training sentence, how many mel frames each symbol
 lasts. voicelab learns them from the corpus itself, with no external aligner:

@@ -1,6 +1,6 @@
 """CNN + BiLSTM text-to-speech: phoneme ids -> log-mel frames, with a voice embedding.
 
-Introduced in ``notebooks/02_tts.ipynb``.
+Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``.
 
 The model is non-autoregressive (FastSpeech-like) and small enough to read in one go::
 

@@ -1,6 +1,6 @@
 """Training utilities for the TTS model: masked losses and the ``fit`` callbacks.
 
-Introduced in ``notebooks/02_tts.ipynb``.
+Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``.
 
 - :func:`sequence_mask`: ``[B]`` lengths -> ``[B, T]`` 0/1 mask, used by every masked block.
 - :func:`masked_mel_loss`: MSE + MAE on log-mel frames, padding frames excluded.

@@ -1,0 +1,124 @@
+"""End-to-end synthesis: text checks before the model, audio length, voices, the widget's compute."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from voicelab import synthesis
+from voicelab.errors import ParameterError
+from voicelab.features import AudioConfig
+from voicelab.models.tts import TTSConfig, build_tts
+
+pytestmark = pytest.mark.backend
+
+AUDIO = AudioConfig(n_fft=128, win_length=128, hop_length=32, n_mels=16, fmax=None)
+TINY = dict(n_speakers=2, embed_dim=8, encoder_filters=8, encoder_units=4, voice_dim=4,
+            reference_filters=8, reference_units=4, duration_filters=8, decoder_filters=8,
+            decoder_units=4, postnet_filters=8, dropout=0.0)
+SPEAKERS = ["ann", "bob"]
+
+
+@pytest.fixture(scope="module", params=["speaker", "reference"])
+def model(request):
+    keras.utils.set_random_seed(0)
+    m = build_tts(TTSConfig(voice=request.param, **TINY), AUDIO)
+    bias = m.duration_predictor.out.bias   # untrained: ~0 frames per symbol; make it ~3
+    bias.assign(keras.ops.convert_to_numpy(bias) + np.log1p(3.0))
+    return m
+
+
+def voice_of(model, rng):
+    if model.config.voice == "speaker":
+        return "bob"
+    return (0.1 * rng.standard_normal(AUDIO.sr // 2)).astype("float32")
+
+
+class Exploding:
+    """A stand-in model that fails the test if anything reaches it."""
+
+    def __init__(self, model):
+        self.config, self.audio_config = model.config, model.audio_config
+
+    def infer(self, *args, **kwargs):
+        raise AssertionError("the model ran on text that should have been refused")
+
+
+@pytest.mark.parametrize("bad, match", [("", "empty"), ("   ", "empty"), ("!!! ...", "no word"),
+                                        ("Привет мир", "not Latin"), (42, "must be a str")])
+def test_bad_text_raises_before_the_model(model, rng, bad, match):
+    with pytest.raises(ParameterError, match=match):
+        synthesis.synthesize(Exploding(model), bad, voice=voice_of(model, rng), config=AUDIO,
+                             speakers=SPEAKERS, n_iter=2)
+
+
+def test_audio_is_finite_and_frames_times_hop_long(model, rng):
+    y, mel, durations = synthesis.synthesize(model, "Call Anna at 5 pm.", voice=voice_of(model, rng),
+                                             config=AUDIO, speakers=SPEAKERS, n_iter=4)
+    ids = synthesis.text.text_to_ids("Call Anna at 5 pm.")
+    assert durations.shape == ids.shape and durations.min() >= 1
+    assert mel.shape == (durations.sum(), AUDIO.n_mels)
+    assert y.dtype == np.float32 and y.shape == (len(mel) * AUDIO.hop_length,)
+    assert np.isfinite(y).all() and np.abs(y).max() > 0
+
+
+def test_speed_changes_the_length(model, rng):
+    voice = voice_of(model, rng)
+    slow, _, _ = synthesis.synthesize(model, "Hello there.", voice=voice, config=AUDIO,
+                                      speakers=SPEAKERS, speed=0.5, n_iter=2)
+    fast, _, _ = synthesis.synthesize(model, "Hello there.", voice=voice, config=AUDIO,
+                                      speakers=SPEAKERS, speed=2.0, n_iter=2)
+    assert len(fast) < len(slow)
+
+
+def test_speaker_name_and_id_are_the_same_voice(model, rng):
+    if model.config.voice != "speaker":
+        pytest.skip("speaker-embedding model only")
+    _, by_name, _ = synthesis.synthesize(model, "Hello.", voice="bob", config=AUDIO, speakers=SPEAKERS, n_iter=1)
+    _, by_id, _ = synthesis.synthesize(model, "Hello.", voice=1, config=AUDIO, n_iter=1)
+    np.testing.assert_allclose(by_name, by_id, atol=1e-6)
+
+
+def test_reference_clip_from_a_file(model, rng, tmp_path):
+    if model.config.voice != "reference":
+        pytest.skip("reference-encoder model only")
+    from voicelab import audio
+
+    clip = voice_of(model, rng)
+    path = audio.save(tmp_path / "ref.wav", clip, sr=AUDIO.sr)
+    _, from_file, _ = synthesis.synthesize(model, "Hello.", voice=path, config=AUDIO, n_iter=1)
+    _, from_array, _ = synthesis.synthesize(model, "Hello.", voice=clip, config=AUDIO, n_iter=1)
+    np.testing.assert_allclose(from_file, from_array, atol=1e-3)
+
+
+def test_bad_voices_and_config(model, rng):
+    if model.config.voice == "speaker":
+        with pytest.raises(ParameterError, match="'carl' is not one of speakers"):
+            synthesis.synthesize(model, "Hi.", voice="carl", config=AUDIO, speakers=SPEAKERS)
+        with pytest.raises(ParameterError, match=r"voice=2 must be in \[0, 2\)"):
+            synthesis.synthesize(model, "Hi.", voice=2, config=AUDIO)
+    else:
+        with pytest.raises(ParameterError, match="no audio file"):
+            synthesis.synthesize(model, "Hi.", voice="no/such.wav", config=AUDIO)
+        with pytest.raises(ParameterError, match="no speaker ids"):
+            synthesis.synthesize(model, "Hi.", voice=1, config=AUDIO)
+    with pytest.raises(ParameterError, match="not the model's audio_config"):
+        synthesis.synthesize(model, "Hi.", voice=voice_of(model, rng), speakers=SPEAKERS)
+
+
+def test_synthesis_view_is_what_the_widget_shows(model, rng):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    voices = {"mine": voice_of(model, rng)}
+    view = synthesis.synthesis_view(model, "Set a timer.", "mine", voices=voices, config=AUDIO,
+                                    speakers=SPEAKERS, n_iter=2)
+    assert len(view.phonemes) == len(view.durations)
+    assert len(view.audio) == view.durations.sum() * AUDIO.hop_length
+    fig = view.figure()
+    bars = next(ax for ax in fig.axes if "duration" in ax.get_title())
+    assert [t.get_text() for t in bars.get_xticklabels()] == view.phonemes
+    assert [p.get_height() for p in bars.patches] == view.durations.tolist()
+    with pytest.raises(ParameterError, match="'other' is not one of"):
+        synthesis.synthesis_view(model, "Hi.", "other", voices=voices, config=AUDIO)
