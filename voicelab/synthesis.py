@@ -268,30 +268,6 @@ def durations_by_id(aligner, batches) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------- train or load
-def fit_data(dataset):
-    """``dataset`` as ``fit`` should get it: a ``tf.data.Dataset`` with every length dynamic
-    on TensorFlow, the ``PyDataset`` itself on other backends.
-
-    On TensorFlow, Keras infers a ``PyDataset``'s signature from its first two batches,
-    and fixes any length they happen to share (two batches of 38 symbols): a later batch
-    of 40 then fails. Here every axis is declared ``None`` instead; the dataset's
-    ``on_epoch_end`` (its reshuffle) runs when an epoch's batches are used up.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return dataset
-    import tensorflow as tf
-
-    spec = {k: tf.TensorSpec((None,) * np.ndim(v), tf.as_dtype(np.asarray(v).dtype))
-            for k, v in dataset[0].items()}
-
-    def batches():
-        for index in range(len(dataset)):
-            yield dataset[index]
-        dataset.on_epoch_end()
-
-    return tf.data.Dataset.from_generator(batches, output_signature=spec).prefetch(2)
-
-
 def train_or_load(path: str | os.PathLike, *, build: Callable[[], object], train, valid=None,
                   epochs: int, retrain: bool = False, meta: Mapping | None = None,
                   verbose="auto", extra_callbacks: Sequence = ()):
@@ -325,7 +301,7 @@ def train_or_load(path: str | os.PathLike, *, build: Callable[[], object], train
     callbacks = training_callbacks(run_dir) + [
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True), *extra_callbacks]
     started = time.perf_counter()
-    model.fit(fit_data(train), validation_data=None if valid is None else fit_data(valid), epochs=epochs, callbacks=callbacks, verbose=verbose)
+    model.fit(train, validation_data=valid, epochs=epochs, callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
     with open(run_dir / "history.csv", newline="") as f:
         rows = list(csv.DictReader(f))
