@@ -305,7 +305,9 @@ def train_or_load(path: str | os.PathLike, *, build: Callable[[], object], train
     seconds = time.perf_counter() - started
     with open(run_dir / "history.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    history = {k: [float(r[k]) for r in rows] for k in rows[0] if k != "epoch"} if rows else {}
+    # CSVLogger writes "NA" for metrics an epoch did not have (val_* without validation data).
+    history = {k: [float("nan") if r[k] == "NA" else float(r[k]) for r in rows]
+               for k in rows[0] if k != "epoch"} if rows else {}
     model.save(path)
     info = {**dict(meta or {}), "history": history, "seconds": round(seconds, 1), "epochs": epochs}
     sidecar.write_text(json.dumps(info, indent=1))
