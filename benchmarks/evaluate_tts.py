@@ -12,7 +12,6 @@ resemblyzer speaker similarity. The last line holds the headline averages.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,8 +30,6 @@ def main(argv: list[str] | None = None) -> int:
                         choices=("speaker", "reference"))
     args = parser.parse_args(argv)
 
-    import keras
-
     from voicelab import evaluate, synthesis
     from voicelab.data import read_manifest
 
@@ -50,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: no trained model (run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={args.profile!r})",
                   file=sys.stderr)
             continue
-        model = keras.models.load_model(path)
-        info = json.loads(path.with_suffix(".json").read_text())
+        model, info = synthesis.load_tts(path)
         speakers = info["speakers"]
         references = {s: corpus.audio_path(neutral.filter(speaker=s, split="train")[0]) for s in speakers}
         started = time.perf_counter()

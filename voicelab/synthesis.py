@@ -7,7 +7,8 @@ Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``.
 - :func:`synthesis_view` and :func:`tts_widget`: the same with a figure of the mel and
   the per-phoneme durations, and an ipywidgets front-end (text box, voice menu, button).
 - :func:`train_or_load`: load ``DATA_DIR/models/tts-<profile>-<voice>.keras`` if it
-  exists, else train it (resuming an interrupted run) and save it.
+  exists, else train it (resuming an interrupted run) and save it; :func:`load_tts`
+  only loads.
 - :class:`DurationBatches`: adds the aligner's durations to :class:`~voicelab.data.SpeechBatches`.
 - :func:`evaluate_voices`: MCD, ASR word error rates and speaker similarity per speaker.
 
@@ -83,7 +84,8 @@ def _voice_kwargs(model, voice, speakers: Sequence[str] | None, config: AudioCon
 
 
 def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(), speed: float = 1.0,
-               n_iter: int = 32, speakers: Sequence[str] | None = None, seed: int = 0):
+               n_iter: int = 32, speakers: Sequence[str] | None = None, seed: int = 0,
+               vocoder: Callable[[np.ndarray], np.ndarray] | None = None):
     """Speak ``text_in`` in ``voice``: ``(audio float32, mel [F, n_mels], durations [L])``.
 
     Parameters
@@ -104,6 +106,10 @@ def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(
         Griffin-Lim iterations.
     speakers : sequence of str, optional
         Speaker names in id order, to pick ``voice`` by name.
+    vocoder : callable, optional
+        ``log-mel [F, n_mels] -> audio`` used instead of Griffin-Lim, e.g.
+        ``lambda m: voicelab.models.melgan.vocode(generator, m)`` (notebook 03); its
+        output is trimmed or zero-padded to ``F * hop_length`` samples.
 
     Returns
     -------
@@ -123,8 +129,12 @@ def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(
     ids = text.text_to_ids(text_in)
     kwargs = _voice_kwargs(model, voice, speakers, config)
     mel, durations = synthesize_mel(model, ids, speed=speed, **kwargs)
-    y = griffin_lim.mel_to_audio(np.exp(mel), config=config, n_iter=n_iter,
-                                 length=len(mel) * config.hop_length, seed=seed)
+    n = len(mel) * config.hop_length
+    if vocoder is None:
+        y = griffin_lim.mel_to_audio(np.exp(mel), config=config, n_iter=n_iter, length=n, seed=seed)
+    else:
+        y = np.asarray(vocoder(mel), dtype=np.float32).ravel()[:n]
+        y = np.pad(y, (0, n - len(y)))
     return np.asarray(y, dtype=np.float32), mel, durations
 
 
@@ -268,6 +278,16 @@ def durations_by_id(aligner, batches) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------- train or load
+def load_tts(path: str | os.PathLike):
+    """A model saved by :func:`train_or_load` and its info (``speakers``, ``history``, ``seconds``...)."""
+    path = Path(path)
+    sidecar = path.with_suffix(".json")
+    if not (path.is_file() and sidecar.is_file()):
+        raise ParameterError(f"no trained TTS model at {str(path)!r} (with its {sidecar.name}): "
+                             "run notebooks/02_tts_cnn_bilstm.ipynb in the same profile first")
+    return keras.models.load_model(path), {**json.loads(sidecar.read_text()), "loaded": True}
+
+
 def train_or_load(path: str | os.PathLike, *, build: Callable[[], object], train, valid=None,
                   epochs: int, retrain: bool = False, meta: Mapping | None = None,
                   verbose="auto", extra_callbacks: Sequence = ()):
@@ -291,8 +311,7 @@ def train_or_load(path: str | os.PathLike, *, build: Callable[[], object], train
         raise ParameterError(f"path={str(path)!r} must end in .keras")
     sidecar = path.with_suffix(".json")
     if path.exists() and sidecar.exists() and not retrain:
-        info = json.loads(sidecar.read_text())
-        return keras.models.load_model(path), {**info, "loaded": True}
+        return load_tts(path)
     run_dir = path.parent / f"{path.stem}-run"
     if retrain and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -317,7 +336,8 @@ def train_or_load(path: str | os.PathLike, *, build: Callable[[], object], train
 # ----------------------------------------------------------------- evaluation
 def evaluate_voices(model, manifest, *, speakers: Sequence[str], references: Mapping[str, object] | None = None,
                     config: AudioConfig = AudioConfig(), n_iter: int = 32, transcriber=None,
-                    progress: bool = False, truth_transcripts: dict | None = None) -> dict[str, dict[str, float]]:
+                    progress: bool = False, truth_transcripts: dict | None = None,
+                    vocoder: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, dict[str, float]]:
     """Score the model on ``manifest`` (e.g. the test split), per speaker.
 
     For each utterance: synthesise its text in its speaker's voice (by name, or with
@@ -326,6 +346,7 @@ def evaluate_voices(model, manifest, *, speakers: Sequence[str], references: Map
 
     ``truth_transcripts`` (utterance id -> transcript of the recording) is filled and
     reused, so scoring a second model does not transcribe the recordings again.
+    ``vocoder`` replaces Griffin-Lim (see :func:`synthesize`).
 
     Returns ``speaker -> {"n", "mcd", "wer_synth", "wer_truth", "wer_ratio", "similarity",
     "silent"}`` (``wer_ratio`` is ``wer_synth / wer_truth``, ``inf`` when the recordings
@@ -346,7 +367,8 @@ def evaluate_voices(model, manifest, *, speakers: Sequence[str], references: Map
         if utt.speaker not in speakers:
             raise ParameterError(f"utterance {utt.id!r} has speaker {utt.speaker!r}, not in {list(speakers)}")
         voice = utt.speaker if model.config.voice == "speaker" else (references or {})[utt.speaker]
-        y_syn, _, _ = synthesize(model, utt.text, voice=voice, config=config, n_iter=n_iter, speakers=speakers)
+        y_syn, _, _ = synthesize(model, utt.text, voice=voice, config=config, n_iter=n_iter, speakers=speakers,
+                                 vocoder=vocoder)
         y_true = vl_audio.load(manifest.audio_path(utt), sr=config.sr)
         r = rows.setdefault(utt.speaker, {k: [] for k in ("mcd", "sim", "ref", "hyp", "truth")})
         r["mcd"].append(evaluate.mel_cepstral_distortion(y_true, y_syn, sr=config.sr))
