@@ -3,7 +3,7 @@
     python scripts/run_notebooks.py --profile quick --data-dir data --out outputs/2026-11-22_0930
 
 Each notebook runs with ``PROFILE`` and ``DATA_DIR`` injected into its ``parameters``
-cell; the executed copies, an HTML rendering of each, and ``index.md`` (status, run
+cell (and ``LISTENING_WIDGET=False`` where it has one: a listening test needs a person); the executed copies, an HTML rendering of each, and ``index.md`` (status, run
 time, links) land in ``--out``. The exit status is non-zero if any notebook failed.
 """
 
@@ -25,6 +25,16 @@ NOTEBOOKS = ROOT / "notebooks"
 
 def numbered_notebooks(pattern: str = "[0-9][0-9]_*.ipynb") -> list[Path]:
     return sorted(NOTEBOOKS.glob(pattern))
+
+
+HEADLESS = {"LISTENING_WIDGET": False}
+"""Parameters for a run without a browser, passed to the notebooks that declare them."""
+
+
+def parameters_for(notebook: Path, profile: str, data_dir: str) -> dict:
+    """``PROFILE``, ``DATA_DIR`` and whichever :data:`HEADLESS` parameters ``notebook`` declares."""
+    declared = pm.inspect_notebook(str(notebook))
+    return {"PROFILE": profile, "DATA_DIR": data_dir, **{k: v for k, v in HEADLESS.items() if k in declared}}
 
 
 def to_html(notebook: Path) -> Path | None:
@@ -60,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             pm.execute_notebook(
                 notebook,
                 target,
-                parameters={"PROFILE": args.profile, "DATA_DIR": data_dir},
+                parameters=parameters_for(notebook, args.profile, data_dir),
                 cwd=str(NOTEBOOKS),
                 progress_bar=False,
                 kernel_name="python3",

@@ -233,6 +233,34 @@ def test_fit_rejects_audio_of_the_wrong_length(rng):
         gan.fit({"mel": mel, "audio": audio}, batch_size=2, epochs=1, verbose=0)
 
 
+def test_warm_up_trains_the_generator_alone_then_the_gan_trains_both(rng):
+    gan = MelGAN(tiny_config())
+    gan.compile(run_eagerly=True)
+    batch = tiny_batches(rng, 1)
+
+    def snapshot(model):
+        return [numpy(w).copy() for w in model.weights]
+
+    def changed(before, model):
+        return any(not np.array_equal(a, numpy(b)) for a, b in zip(before, model.weights))
+
+    g0, d0 = snapshot(gan.generator), snapshot(gan.discriminator)
+    gan.warming_up = True
+    logs = gan.fit(batch, batch_size=2, epochs=1, verbose=0).history
+    assert changed(g0, gan.generator) and not changed(d0, gan.discriminator)
+    assert logs["d_loss"] == [0.0] and logs["stft_loss"][0] > 0 and "d_grad_norm" not in logs
+    gan.warming_up = False
+    d1 = snapshot(gan.discriminator)
+    logs = gan.fit(batch, batch_size=2, epochs=1, verbose=0).history
+    assert changed(d1, gan.discriminator) and logs["d_loss"][0] > 0 and "d_grad_norm" in logs
+
+
+def test_warm_up_needs_the_stft_loss():
+    gan = MelGAN(tiny_config(ablation="paper"))
+    with pytest.raises(ParameterError, match="warm-up trains on the STFT loss"):
+        gan.warming_up = True
+
+
 # ------------------------------------------------------------------------ saving
 def test_saved_generator_loads_without_weight_norm_and_same_outputs(rng, tmp_path):
     generator = build_generator(tiny_config())

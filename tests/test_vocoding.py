@@ -37,14 +37,27 @@ def test_ground_truth_scores_perfectly_and_noise_does_not(smoke_corpus, rng):
     assert bad["sc"] > 0.5 and bad["pesq_wb"] < truth["pesq_wb"] and bad["mcd"] > truth["mcd"]
 
 
+def test_training_plan_checks_its_steps():
+    with pytest.raises(ParameterError, match="warmup_steps=5 must be in"):
+        vocoding.TrainingPlan(steps=5, batch_size=2, segment_frames=16, warmup_steps=5)
+    with pytest.raises(ParameterError, match="must be >= 1"):
+        vocoding.TrainingPlan(steps=5, batch_size=0, segment_frames=16)
+    for profile in ("smoke", "quick", "full"):
+        assert vocoding.ablation_plan(profile).warmup_steps == 0
+        assert vocoding.ablation_plan(profile).batch_size == vocoding.training_plan(profile).batch_size
+
+
 def test_train_or_load_trains_saves_then_loads(smoke_corpus, tmp_path):
     train = Manifest(list(smoke_corpus.filter(split="train", emotion="neutral"))[:4], smoke_corpus.root)
     config = vocoding.melgan_config("smoke")
-    plan = vocoding.TrainingPlan(steps=2, batch_size=2, segment_frames=16)
+    plan = vocoding.TrainingPlan(steps=4, batch_size=2, segment_frames=16, warmup_steps=2, steps_per_epoch=2)
     generator, history = vocoding.train_or_load(train, name="m", models_dir=tmp_path, config=config,
                                                 plan=plan, run_eagerly=True, jit_compile=False, verbose=0)
     assert (tmp_path / "m.keras").is_file() and (tmp_path / "m-ckpt" / "state.json").is_file()
     assert all(np.isfinite(v) for _, v in history["g_loss"]) and history["blow_ups"] == []
+    # two epochs of warm-up (no discriminator loss), then two of GAN training
+    d_loss = [v for _, v in history["d_loss"]]
+    assert d_loss[0] == 0.0 and d_loss[-1] > 0.0
     mel = np.full((8, config.audio.n_mels), -5.0, np.float32)
     reloaded, again = vocoding.train_or_load(train, name="m", models_dir=tmp_path, config=config, plan=plan)
     np.testing.assert_allclose(melgan.vocode(reloaded, mel), melgan.vocode(generator, mel), atol=1e-5)

@@ -20,7 +20,8 @@ the first pass are reused as feature-matching targets.
 The model passed in provides ``generator``, ``discriminator``, ``g_optimizer``,
 ``d_optimizer``, ``discriminator_loss(real_outputs, fake_outputs)`` and
 ``generator_loss(audio, fake, real_outputs, fake_outputs) -> (total, parts)``
-(see :class:`voicelab.models.melgan.MelGAN`).
+(see :class:`voicelab.models.melgan.MelGAN`). :func:`generator_train_step` is the
+warm-up step (generator alone, on ``warmup_loss(audio, fake) -> (total, parts)``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,39 @@ from keras import ops
 
 from voicelab.errors import ParameterError
 from voicelab.training import global_norm
+
+
+def generator_train_step(model, mel, audio) -> dict:
+    """One generator update on ``model.warmup_loss`` alone (no discriminator): the warm-up.
+
+    Returns ``g_loss``, the generator loss's parts and ``g_grad_norm``.
+    """
+    backend = keras.backend.backend()
+    generator = model.generator
+    g_vars = generator.trainable_variables
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            g_loss, parts = model.warmup_loss(audio, generator(mel, training=True))
+        g_grads = tape.gradient(g_loss, g_vars)
+        model.g_optimizer.apply(g_grads, g_vars)
+        return {"g_loss": g_loss, **parts, "g_grad_norm": global_norm(g_grads)}
+    if backend == "torch":
+        import torch
+
+        g_loss, parts = model.warmup_loss(audio, generator(mel, training=True))
+        model.zero_grad()
+        g_loss.backward()
+        g_grads = [v.value.grad for v in g_vars]
+        g_grad_norm = global_norm(g_grads)
+        with torch.no_grad():
+            model.g_optimizer.apply(g_grads, g_vars)
+        model.zero_grad()
+        return {"g_loss": g_loss.detach(), **{k: v.detach() for k, v in parts.items()},
+                "g_grad_norm": g_grad_norm}
+    raise ParameterError(
+        f"KERAS_BACKEND={backend!r}: the generator step exists for 'tensorflow' and 'torch'")
 
 
 def gan_train_step(model, mel, audio) -> dict:

@@ -41,11 +41,25 @@ METRICS = ("pesq_wb", "stoi", "mcd", "sc")
 
 @dataclasses.dataclass(frozen=True)
 class TrainingPlan:
-    """How long and on what a profile trains: ``steps`` updates of ``batch_size`` windows."""
+    """How long and on what a profile trains: ``steps`` updates of ``batch_size`` windows.
+
+    The first ``warmup_steps`` of the ``steps`` update the generator alone on the STFT
+    loss (Parallel WaveGAN's warm-up; a step costs about a quarter of a GAN step on a
+    CPU); the discriminator joins after them. Both phases are rounded up to whole
+    epochs of ``steps_per_epoch``.
+    """
 
     steps: int
     batch_size: int
     segment_frames: int
+    warmup_steps: int = 0
+    steps_per_epoch: int = 100
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ParameterError(f"warmup_steps={self.warmup_steps} must be in [0, steps={self.steps})")
+        if min(self.steps, self.batch_size, self.segment_frames, self.steps_per_epoch) < 1:
+            raise ParameterError(f"{self}: steps, batch_size, segment_frames and steps_per_epoch must be >= 1")
 
 
 def melgan_config(profile: str, *, audio: AudioConfig = AudioConfig(),
@@ -71,12 +85,26 @@ def training_plan(profile: str) -> TrainingPlan:
     Example
     -------
     >>> training_plan("smoke")
-    TrainingPlan(steps=2, batch_size=2, segment_frames=16)
+    TrainingPlan(steps=2, batch_size=2, segment_frames=16, warmup_steps=1, steps_per_epoch=100)
     """
     return pick(profile,
-                smoke=TrainingPlan(steps=2, batch_size=2, segment_frames=16),
-                quick=TrainingPlan(steps=600, batch_size=4, segment_frames=32),
-                full=TrainingPlan(steps=200_000, batch_size=16, segment_frames=32))
+                smoke=TrainingPlan(steps=2, batch_size=2, segment_frames=16, warmup_steps=1),
+                quick=TrainingPlan(steps=1700, batch_size=4, segment_frames=32, warmup_steps=1400),
+                full=TrainingPlan(steps=200_000, batch_size=16, segment_frames=32, warmup_steps=20_000,
+                                  steps_per_epoch=1000))
+
+
+def ablation_plan(profile: str) -> TrainingPlan:
+    """The shared budget of the ablation runs: GAN steps only (plain MelGAN has no warm-up).
+
+    Example
+    -------
+    >>> ablation_plan("quick").steps, ablation_plan("quick").warmup_steps
+    (200, 0)
+    """
+    plan = training_plan(profile)
+    return dataclasses.replace(plan, warmup_steps=0,
+                               steps=pick(profile, smoke=2, quick=200, full=50_000))
 
 
 def train_or_load(
@@ -135,8 +163,9 @@ def train_or_load(
     segments = AudioSegments(corpus, config=config.audio, segment_frames=plan.segment_frames,
                              batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
                              drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]))
-    steps_per_epoch = min(len(segments), plan.steps)
-    epochs = math.ceil(plan.steps / steps_per_epoch)
+    steps_per_epoch = min(len(segments), plan.steps, plan.steps_per_epoch)
+    warmup_epochs = math.ceil(plan.warmup_steps / steps_per_epoch)
+    epochs = warmup_epochs + math.ceil((plan.steps - plan.warmup_steps) / steps_per_epoch)
     gan = MelGAN(config)
     gan.compile(jit_compile=jit_compile, run_eagerly=run_eagerly)
     checkpoint = Checkpoint(ckpt_dir, every_n_steps=max(steps_per_epoch // 2, 1))
@@ -146,12 +175,14 @@ def train_or_load(
     initial_epoch = checkpoint.restore(gan)
     previous = json.loads((ckpt_dir / "history.json").read_text()) \
         if initial_epoch and (ckpt_dir / "history.json").is_file() else {}
-    if initial_epoch < epochs:
-        # the guard first: a recovered step is never checkpointed
-        gan.fit(segments, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                initial_epoch=initial_epoch, callbacks=[guard, logger, checkpoint,
-                                                        _HistorySaver(ckpt_dir, logger, previous)],
-                verbose=verbose)
+    # the guard first: a recovered step is never checkpointed
+    callbacks = [guard, logger, checkpoint, _HistorySaver(ckpt_dir, logger, previous)]
+    for warming_up, last_epoch in ((True, warmup_epochs), (False, epochs)):
+        if initial_epoch < last_epoch:      # a resumed run skips the phases it finished
+            gan.warming_up = warming_up
+            gan.fit(segments, epochs=last_epoch, steps_per_epoch=steps_per_epoch,
+                    initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+            initial_epoch = last_epoch
     history = _merge(previous, logger.scalars)
     history["blow_ups"] = guard.events
     generator = save_generator(gan.generator, model_path)

@@ -301,6 +301,12 @@ class MelGAN(keras.Model):
     global gradient norms ``g_grad_norm d_grad_norm``. ``evaluate`` (and
     ``validation_data``) reports the same losses without updating anything.
 
+    With ``warming_up = True`` (set between ``fit`` calls: setting it drops the traced
+    step, so the next ``fit`` traces the right one) each step updates the generator
+    alone on the STFT loss, as Parallel WaveGAN's warm-up: the discriminator joins
+    once the generator already makes speech-like audio. Logs ``d_loss adv_loss
+    fm_loss`` as 0 and no ``d_grad_norm`` then.
+
     Example
     -------
     >>> gan = MelGAN(MelGANConfig())       # the paper's sizes: 4.27 M + 16.9 M parameters
@@ -316,6 +322,7 @@ class MelGAN(keras.Model):
         self.discriminator = MultiScaleDiscriminator(self.config, name="discriminator")
         self.discriminator.build((None, None, 1))
         self.trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
+        self._warming_up = False
         self.built = True
 
     @property
@@ -371,8 +378,33 @@ class MelGAN(keras.Model):
             tracker.update_state(logs[tracker.name])
         return {t.name: t.result() for t in self.trackers}
 
+    @property
+    def warming_up(self) -> bool:
+        """True: ``train_step`` updates the generator alone, on :meth:`warmup_loss`."""
+        return self._warming_up
+
+    @warming_up.setter
+    def warming_up(self, value: bool) -> None:
+        if value and self.config.ablation != "paper+stft":
+            raise ParameterError(f"a warm-up trains on the STFT loss, which ablation={self.config.ablation!r} "
+                                 "leaves out: use ablation='paper+stft' or no warm-up")
+        if bool(value) != self._warming_up:
+            self.train_function = None   # a compiled step was traced for the other mode
+        self._warming_up = bool(value)
+
+    def warmup_loss(self, audio, fake):
+        """The warm-up's generator loss: the weighted STFT loss alone (needs ``"paper+stft"``)."""
+        stft = multi_resolution_stft_loss(audio, fake, self.config.stft_resolutions)
+        zero = ops.zeros_like(stft)
+        return self.config.stft_weight * stft, {"adv_loss": zero, "fm_loss": zero, "stft_loss": stft}
+
     def train_step(self, data):
-        logs = backend_steps.gan_train_step(self, *self._unpack(data))
+        mel, audio = self._unpack(data)
+        if self.warming_up:
+            logs = backend_steps.generator_train_step(self, mel, audio)
+            return {**self._track({"d_loss": ops.zeros_like(logs["g_loss"]), **logs}),
+                    "g_grad_norm": logs["g_grad_norm"]}
+        logs = backend_steps.gan_train_step(self, mel, audio)
         return {**self._track(logs),
                 "g_grad_norm": logs["g_grad_norm"], "d_grad_norm": logs["d_grad_norm"]}
 
