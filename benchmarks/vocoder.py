@@ -12,6 +12,9 @@ better, < 1 is faster than real time). MelGAN steps, each on top of the previous
 3. compiled: ``tf.function(jit_compile=True)`` (XLA) on TensorFlow, ``torch.compile``
    on PyTorch.
 
+Each step's ``max |diff|`` is the largest sample difference from the same generator
+with weight norm, on the first mel: the speed-ups must not change the output.
+
 Two generator sizes are measured: the paper's (512 channels after the first conv;
 the ``full`` profile) and the kit's CPU size (128; the ``quick`` profile), both
 untrained: speed does not depend on the weights, so no trained model is needed.
@@ -98,18 +101,22 @@ def main() -> None:
         systems[f"{label}, weight norm"] = keras_call(generator)
         systems[f"{label}, folded weight norm"] = keras_call(folded)
         systems[f"{label}, folded + " + ("XLA" if backend == "tensorflow" else "torch.compile")] = compiled(folded)
-    rtf = {}
-    print(f"{'system':<50} {'RTF':>8} {'x real time':>12}")
+    rtf, reference = {}, {}
+    print(f"{'system':<50} {'RTF':>8} {'x real time':>12} {'max |diff|':>11}")
     for name, fn in systems.items():
         for mel in mels:           # warm-up: tracing, compiling, caches
             fn(mel)
+        # each MelGAN step must keep the output: compare with the same size's weight-norm model
+        size = name.split(", ")[0]
+        out = np.asarray(fn(mels[0])).ravel()
+        diff = float(np.abs(out - reference.setdefault(size, out)).max()) if size.startswith("MelGAN") else float("nan")
         t0 = time.perf_counter()
         with np.errstate(all="ignore"):
             for _ in range(args.repeats):
                 for mel in mels:
                     fn(mel)
         rtf[name] = (time.perf_counter() - t0) / args.repeats / seconds
-        print(f"{name:<50} {rtf[name]:>8.4f} {1 / rtf[name]:>11.0f}x")
+        print(f"{name:<50} {rtf[name]:>8.4f} {1 / rtf[name]:>11.0f}x {diff:>11.1e}")
     gl_name = next(k for k in rtf if k.startswith("Griffin"))
     best = {size: min((k for k in rtf if k.startswith(f"MelGAN {size} (")), key=rtf.get) for size in sizes}
     for size, name in best.items():

@@ -61,3 +61,19 @@ def test_notebook_runs_in_smoke_profile(path, smoke_corpus, data_dir, tmp_path):
     executed = json.loads((tmp_path / path.name).read_text(encoding="utf-8"))
     errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def test_headless_runs_turn_off_only_declared_listening_widgets():
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "run_notebooks.py"
+    spec = importlib.util.spec_from_file_location("run_notebooks", script)
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    for path in NOTEBOOKS:
+        params = runner.parameters_for(path, "quick", "data")
+        declares = "LISTENING_WIDGET" in "".join(
+            "".join(c["source"]) for c in _cells(path) if "parameters" in c.get("metadata", {}).get("tags", []))
+        assert params["PROFILE"] == "quick" and params["DATA_DIR"] == "data"
+        assert ("LISTENING_WIDGET" in params) == declares and params.get("LISTENING_WIDGET") in (None, False)
+    assert any("LISTENING_WIDGET" in runner.parameters_for(p, "quick", "data") for p in NOTEBOOKS)

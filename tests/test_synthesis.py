@@ -63,6 +63,22 @@ def test_audio_is_finite_and_frames_times_hop_long(model, rng):
     assert np.isfinite(y).all() and np.abs(y).max() > 0
 
 
+@pytest.mark.parametrize("extra", [7, -5])
+def test_a_vocoder_replaces_griffin_lim_and_is_fitted_to_the_mel(model, rng, extra):
+    seen = []
+
+    def vocoder(mel):
+        seen.append(mel)
+        return np.ones(len(mel) * AUDIO.hop_length + extra, np.float32)
+
+    y, mel, _ = synthesis.synthesize(model, "Hello there.", voice=voice_of(model, rng), config=AUDIO,
+                                     speakers=SPEAKERS, vocoder=vocoder)
+    assert len(seen) == 1 and np.array_equal(seen[0], mel)
+    assert y.shape == (len(mel) * AUDIO.hop_length,)
+    kept = len(y) + min(extra, 0)           # a short vocoder output is padded with silence
+    assert (y[:kept] == 1).all() and not y[kept:].any()
+
+
 def test_speed_changes_the_length(model, rng):
     voice = voice_of(model, rng)
     slow, _, _ = synthesis.synthesize(model, "Hello there.", voice=voice, config=AUDIO,
@@ -122,3 +138,21 @@ def test_synthesis_view_is_what_the_widget_shows(model, rng):
     assert [p.get_height() for p in bars.patches] == view.durations.tolist()
     with pytest.raises(ParameterError, match="'other' is not one of"):
         synthesis.synthesis_view(model, "Hi.", "other", voices=voices, config=AUDIO)
+
+
+def test_load_tts_in_a_fresh_process_and_its_errors(model, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "tts-smoke-speaker.keras"
+    with pytest.raises(ParameterError, match="no trained TTS model"):
+        synthesis.load_tts(path)
+    model.save(path)
+    path.with_suffix(".json").write_text(json.dumps({"speakers": SPEAKERS}))
+    # a new interpreter, as notebook 03 or a script would load it: nothing imported beforehand
+    code = ("from voicelab import synthesis; m, info = synthesis.load_tts(r'%s'); "
+            "print(type(m).__name__, info['speakers'], info['loaded'])" % path)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == f"TTSModel {SPEAKERS} True"

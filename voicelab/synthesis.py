@@ -280,6 +280,8 @@ def durations_by_id(aligner, batches) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------- train or load
 def load_tts(path: str | os.PathLike):
     """A model saved by :func:`train_or_load` and its info (``speakers``, ``history``, ``seconds``...)."""
+    import voicelab.models.tts  # noqa: F401  (registers TTSModel's layers with Keras's loader)
+
     path = Path(path)
     sidecar = path.with_suffix(".json")
     if not (path.is_file() and sidecar.is_file()):
