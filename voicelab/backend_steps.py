@@ -50,16 +50,8 @@ def generator_train_step(model, mel, audio) -> dict:
         model.g_optimizer.apply(g_grads, g_vars)
         return {"g_loss": g_loss, **parts, "g_grad_norm": global_norm(g_grads)}
     if backend == "torch":
-        import torch
-
         g_loss, parts = model.warmup_loss(audio, generator(mel, training=True))
-        model.zero_grad()
-        g_loss.backward()
-        g_grads = [v.value.grad for v in g_vars]
-        g_grad_norm = global_norm(g_grads)
-        with torch.no_grad():
-            model.g_optimizer.apply(g_grads, g_vars)
-        model.zero_grad()
+        g_grad_norm = _torch_update(model, g_loss, g_vars, model.g_optimizer)
         return {"g_loss": g_loss.detach(), **{k: v.detach() for k, v in parts.items()},
                 "g_grad_norm": g_grad_norm}
     raise ParameterError(
@@ -104,30 +96,36 @@ def _tensorflow_step(model, mel, audio) -> dict:
 
 
 def _torch_step(model, mel, audio) -> dict:
-    import torch
-
     generator, discriminator = model.generator, model.discriminator
     g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
     fake = generator(mel, training=True)
     real_outputs = discriminator(audio, training=True)
     fake_outputs = discriminator(ops.stop_gradient(fake), training=True)  # detach: D only
     d_loss = model.discriminator_loss(real_outputs, fake_outputs)
-    model.zero_grad()
-    d_loss.backward()
-    d_grads = [v.value.grad for v in d_vars]
-    d_grad_norm = global_norm(d_grads)
-    with torch.no_grad():
-        model.d_optimizer.apply(d_grads, d_vars)
+    d_grad_norm = _torch_update(model, d_loss, d_vars, model.d_optimizer)
 
+    # G's loss backpropagates through D; _torch_update drops those gradients of D's weights
     g_loss, parts = model.generator_loss(audio, fake, real_outputs,
                                          discriminator(fake, training=True))
-    model.zero_grad()                  # drop D's gradients, G's loss backpropagates through D
-    g_loss.backward()
-    g_grads = [v.value.grad for v in g_vars]
-    g_grad_norm = global_norm(g_grads)
-    with torch.no_grad():
-        model.g_optimizer.apply(g_grads, g_vars)
-    model.zero_grad()
+    g_grad_norm = _torch_update(model, g_loss, g_vars, model.g_optimizer)
     return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
             **{k: v.detach() for k, v in parts.items()},
             "g_grad_norm": g_grad_norm, "d_grad_norm": d_grad_norm}
+
+
+def _torch_update(model, loss, variables, optimizer):
+    """Backpropagate ``loss`` and apply ``optimizer`` to ``variables``; returns the gradients' norm.
+
+    Every gradient of ``model`` is cleared before and after, so none leaks into the
+    next update (the other network's, or the next step's).
+    """
+    import torch
+
+    model.zero_grad()
+    loss.backward()
+    grads = [v.value.grad for v in variables]
+    grad_norm = global_norm(grads)
+    with torch.no_grad():
+        optimizer.apply(grads, variables)
+    model.zero_grad()
+    return grad_norm

@@ -133,8 +133,9 @@ def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(
     if vocoder is None:
         y = griffin_lim.mel_to_audio(np.exp(mel), config=config, n_iter=n_iter, length=n, seed=seed)
     else:
-        y = np.asarray(vocoder(mel), dtype=np.float32).ravel()[:n]
-        y = np.pad(y, (0, n - len(y)))
+        from librosa.util import fix_length
+
+        y = fix_length(np.asarray(vocoder(mel), dtype=np.float32).ravel(), size=n)
     return np.asarray(y, dtype=np.float32), mel, durations
 
 

@@ -250,6 +250,8 @@ def evaluate_vocoders(
     audio : dict, only with ``return_audio``
         ``{utterance id: {system: audio}}``.
     """
+    from librosa.util import fix_length
+
     if not systems:
         raise ParameterError("systems is empty: give {name: mel -> audio}")
     cache = FeatureCache(utterances, config, cache_dir)
@@ -260,7 +262,7 @@ def evaluate_vocoders(
         clips[utt.id] = {}
         for system, vocode in systems.items():
             est = y if vocode is None else np.asarray(vocode(mel), dtype=np.float32).ravel()
-            est = np.pad(est[: len(y)], (0, max(len(y) - len(est), 0)))
+            est = fix_length(est, size=len(y))
             clips[utt.id][system] = est
             rows.append({
                 "id": utt.id, "speaker": utt.speaker, "system": system,
