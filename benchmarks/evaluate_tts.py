@@ -1,10 +1,12 @@
 """Score the trained TTS models of notebooks/02_tts_cnn_bilstm.ipynb on the test split.
 
-Loads ``DATA_DIR/models/tts-<profile>-<voice>.keras`` (speaker-id and reference-encoder
-models, whichever exist), synthesises the neutral test sentences of every speaker with
-Griffin-Lim, and prints per speaker: mel cepstral distortion against the recording,
-pocketsphinx WER on the synthetic speech and on the recordings and their ratio, and the
-resemblyzer speaker similarity. The last line holds the headline averages.
+Loads ``DATA_DIR/models/tts-<profile>-<voice>/`` (speaker-id and reference-encoder
+models, whichever exist), synthesises the neutral test sentences of every speaker
+(Griffin-Lim, or the kit's vocoder with ``--vocoder kit``), and prints per speaker: mel
+cepstral distortion against the recording, pocketsphinx WER on the synthetic speech and
+on the recordings and their ratio, and the resemblyzer speaker similarity. The recipe
+(``voicelab.recipes.tts``) is the notebook's, so are the sentences and the figures. The
+last line holds the headline averages.
 
     python benchmarks/evaluate_tts.py --profile quick --data-dir data
 """
@@ -16,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,44 +26,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     parser.add_argument("--data-dir", default="data", type=Path)
     parser.add_argument("--sentences", type=int, default=None,
-                        help="test sentences per speaker (default: all)")
-    parser.add_argument("--n-iter", type=int, default=48, help="Griffin-Lim iterations")
+                        help="test sentences per speaker (default: the recipe's n_eval, as the notebook)")
+    parser.add_argument("--vocoder", default="griffin-lim", choices=("griffin-lim", "kit"),
+                        help="Griffin-Lim (the recipe's iterations) or the kit's vocoder (notebook 03's)")
     parser.add_argument("--voices", nargs="+", default=["speaker", "reference"],
                         choices=("speaker", "reference"))
     args = parser.parse_args(argv)
 
-    from voicelab import evaluate, synthesis
     from voicelab.data import read_manifest
+    from voicelab.evaluation import metrics
+    from voicelab.evaluation.tts import format_results, results_table
+    from voicelab.recipes import tts
+    from voicelab.recipes.vocoder import load_vocoder
+    from voicelab.train import is_trained
 
-    corpus_dir = args.data_dir / f"corpus-{args.profile}"
-    corpus = read_manifest(corpus_dir / "manifest.jsonl")
+    r = tts.recipe(args.profile)
+    corpus = read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl")
     neutral = corpus.filter(emotion="neutral")
-    test = neutral.filter(split="test")
-    sentence_ids = sorted({u.sentence_id for u in test})[: args.sentences]
-    test = test.filter(sentence_id=sentence_ids)
-    judge, transcripts = evaluate.Transcriber(), {}
-    headline = []
+    test, train = neutral.filter(split="test"), neutral.filter(split="train")
+    vocoder = load_vocoder(args.profile, data_dir=args.data_dir) if args.vocoder == "kit" else None
+    judge, transcripts, headline = metrics.Transcriber(), {}, []
     for voice in args.voices:
-        path = args.data_dir / "models" / f"tts-{args.profile}-{voice}.keras"
-        if not path.exists():
-            print(f"{path}: no trained model (run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={args.profile!r})",
+        if not is_trained(args.data_dir / "models" / f"tts-{args.profile}-{voice}"):
+            print(f"{voice}: no trained model (run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={args.profile!r})",
                   file=sys.stderr)
             continue
-        model, info = synthesis.load_tts(path)
-        speakers = info["speakers"]
-        references = {s: corpus.audio_path(neutral.filter(speaker=s, split="train")[0]) for s in speakers}
+        model, speakers, run = tts.load_tts(args.profile, voice, data_dir=args.data_dir)
+        references = {s: corpus.audio_path(train.filter(speaker=s)[0]) for s in speakers}
         started = time.perf_counter()
-        results = synthesis.evaluate_voices(model, test, speakers=speakers, references=references,
-                                            config=model.audio_config, n_iter=args.n_iter, transcriber=judge,
-                                            truth_transcripts=transcripts)
-        print(synthesis.format_results(
-            results, title=f"{voice} model ({path.name}, trained {info['epochs']} epochs in {info['seconds']:.0f} s); "
-                           f"{len(sentence_ids)} test sentences per speaker, {time.perf_counter() - started:.0f} s"))
+        results = tts.evaluate(r, {voice: model}, test=test, speakers=speakers, references=references,
+                               vocoder=vocoder, n_eval=args.sentences, transcriber=judge,
+                               truth_transcripts=transcripts)[voice]
+        n = args.sentences or r.n_eval
+        print(format_results(results, title=f"{voice} model ({run.folder.name}, {run.info['epochs']} epochs in "
+                                            f"{run.seconds:.0f} s); {n} test sentences per speaker, "
+                                            f"{args.vocoder}, {time.perf_counter() - started:.0f} s"))
         print()
-        mean = {k: float(np.mean([r[k] for r in results.values()]))
-                for k in ("mcd", "wer_synth", "wer_truth", "similarity")}
-        mean["wer_ratio"] = mean["wer_synth"] / mean["wer_truth"] if mean["wer_truth"] > 0 else float("inf")
-        headline.append((voice, mean))
+        headline.append((voice, results_table(results)[-1]))
     if not headline:
         return 1
     print("headline: " + "; ".join(

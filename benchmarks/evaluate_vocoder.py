@@ -2,11 +2,13 @@
 
     python benchmarks/evaluate_vocoder.py --profile quick --data-dir data
 
-Reads the trained generator ``DATA_DIR/models/melgan-<profile>.keras`` (written by
-``notebooks/03_melgan_vocoder.ipynb``), vocodes the log-mel of every neutral test-split
-utterance of ``DATA_DIR/corpus-<profile>`` with it and with Griffin-Lim, and prints the
-mean of each metric per speaker and system, then over all speakers. Same code as the
-notebook's metric table (``voicelab.vocoding.evaluate_vocoders``).
+Loads the trained generator of ``notebooks/03_melgan_vocoder.ipynb``
+(``DATA_DIR/models/melgan-<profile>/``), vocodes the log-mel of the neutral test-split
+utterances of ``DATA_DIR/corpus-<profile>`` with it and with Griffin-Lim, and prints the
+mean of each metric per speaker and system, then over all speakers. The recipe
+(``voicelab.recipes.vocoder``) and the scoring (``voicelab.evaluation.vocoders``) are the
+notebook's, so are the figures: by default the same ``n_eval`` sentences per speaker
+and the same Griffin-Lim iterations.
 """
 
 from __future__ import annotations
@@ -22,31 +24,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--gl-iters", type=int, default=64)
     parser.add_argument("--per-speaker", type=int, default=None,
-                        help="at most this many test utterances per speaker (default: all)")
+                        help="test utterances per speaker (default: the recipe's n_eval, as the notebook)")
     args = parser.parse_args()
 
     from voicelab.data import build_corpus
     from voicelab.data.manifest import Manifest
-    from voicelab.features import AudioConfig
-    from voicelab.models import melgan
-    from voicelab.vocoding import evaluate_vocoders, format_table, griffin_lim_vocoder, metric_table
+    from voicelab.evaluation.tables import format_table
+    from voicelab.evaluation.vocoders import evaluate_vocoders, metric_table
+    from voicelab.recipes.vocoder import recipe
+    from voicelab.train import load_run
+    from voicelab.vocoders import griffin_lim_vocoder, neural_vocoder
 
-    model_path = Path(args.data_dir) / "models" / f"melgan-{args.profile}.keras"
-    if not model_path.is_file():
-        raise SystemExit(f"no trained MelGAN at {model_path}: run notebooks/03_melgan_vocoder.ipynb "
-                         f"with PROFILE={args.profile!r} and DATA_DIR={args.data_dir!r} first")
-    config = AudioConfig()
+    r = recipe(args.profile)
+    config = r.model.audio
+    folder = Path(args.data_dir) / "models" / r.name
+    run = load_run(folder, hint=f"run notebooks/03_melgan_vocoder.ipynb with PROFILE={args.profile!r} "
+                                f"and DATA_DIR={args.data_dir!r} first")
     corpus = build_corpus(Path(args.data_dir) / f"corpus-{args.profile}", profile=args.profile, seed=0)
     test = corpus.filter(split="test", emotion="neutral")
-    utts = [u for s in test.speakers for u in list(test.filter(speaker=s))[: args.per_speaker]]
-    generator = melgan.load_generator(model_path)
+    per_speaker = args.per_speaker or r.n_eval
+    utts = [u for s in test.speakers for u in list(test.filter(speaker=s))[:per_speaker]]
     systems = {"ground truth": None,
-               f"Griffin-Lim ({args.gl_iters})": griffin_lim_vocoder(config, n_iter=args.gl_iters),
-               "MelGAN": lambda mel: melgan.vocode(generator, mel)}
+               f"Griffin-Lim ({r.gl_iters})": griffin_lim_vocoder(config, n_iter=r.gl_iters),
+               "MelGAN": neural_vocoder(run.model, config)}
     rows = evaluate_vocoders(Manifest(utts, test.root), systems, config=config)
-    print(f"{len(utts)} test utterances, {len(test.speakers)} speakers, model {model_path}")
+    print(f"{len(utts)} test utterances, {len(test.speakers)} speakers, model {folder} "
+          f"({run.info['steps']} steps, {run.seconds:.0f} s of training)")
     print(format_table(metric_table(rows, by=("speaker", "system"))))
     print()
     print(format_table(metric_table(rows)))

@@ -15,7 +15,7 @@ ratios within one run are what to compare; ``cpu s/utt`` (CPU time of all thread
 the steadier measure of work on a shared machine. SC is the spectral convergence of the
 re-analysed output against the clip's true magnitude, averaged over the clips (lower is
 better). The "plain loop" rows are the lesson's intermediate steps (see the docstring of
-``voicelab.griffin_lim``). librosa's ``mel_to_audio`` is timed as the two calls it makes,
+``voicelab.dsp.griffin_lim``). librosa's ``mel_to_audio`` is timed as the two calls it makes,
 ``mel_to_stft`` then ``griffinlim``, because it takes no seed for its initial phase. The
 last line states both speed-ups.
 """
@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 import librosa  # noqa: E402
 
-from voicelab import features  # noqa: E402
-from voicelab import griffin_lim as gl  # noqa: E402
-from voicelab.features import AudioConfig  # noqa: E402
+from voicelab.dsp import features  # noqa: E402
+from voicelab.dsp import griffin_lim as gl  # noqa: E402
+from voicelab.dsp.features import AudioConfig  # noqa: E402
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",

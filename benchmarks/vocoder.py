@@ -59,13 +59,13 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
 
-    from voicelab import griffin_lim
     from voicelab.data import build_corpus
     from voicelab.data.pipeline import FeatureCache
-    from voicelab.features import AudioConfig
+    from voicelab.dsp import griffin_lim
+    from voicelab.dsp.features import AudioConfig
     from voicelab.models.melgan import build_generator
     from voicelab.models.weight_norm import remove_weight_norm
-    from voicelab.vocoding import melgan_config
+    from voicelab.recipes.vocoder import recipe
 
     config = AudioConfig()
     corpus = build_corpus(Path(args.data_dir) / f"corpus-{args.profile}", profile=args.profile, seed=0)
@@ -95,7 +95,7 @@ def main() -> None:
     systems = {f"Griffin-Lim ({args.gl_iters} iterations)": gl}
     sizes = {"paper": "full", "kit CPU": "quick"}
     for size, profile in sizes.items():
-        generator = build_generator(melgan_config(profile, audio=config))
+        generator = build_generator(recipe(profile, audio=config).model)
         folded = remove_weight_norm(generator)
         label = f"MelGAN {size} ({generator.count_params() / 1e6:.2f} M)"
         systems[f"{label}, weight norm"] = keras_call(generator)

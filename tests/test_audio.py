@@ -1,4 +1,4 @@
-"""voicelab.audio: files of every rate, width and channel count, and the bad ones."""
+"""voicelab.dsp.audio: files of every rate, width and channel count, and the bad ones."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from voicelab import AudioError, ParameterError
-from voicelab import audio
+from voicelab.dsp import audio
 
 
 def tone(freq: float, sr: int, seconds: float = 1.0, amp: float = 0.5) -> np.ndarray:

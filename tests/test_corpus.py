@@ -58,7 +58,7 @@ def test_rows_are_complete_and_files_decode(smoke_corpus):
 
 
 def test_audio_is_trimmed_and_normalised(smoke_corpus):
-    from voicelab.audio import loudness
+    from voicelab.dsp.audio import loudness
 
     for utt in smoke_corpus.filter(emotion="neutral")[::5]:
         y, sr = sf.read(smoke_corpus.audio_path(utt), dtype="float32")

@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicelab.data.emotion import EMOTIONS, STYLES, EmotionStyle, analyze, apply_style, synthesize_world
+from voicelab.data.emotion import (
+    EMOTIONS,
+    STYLES,
+    EmotionStyle,
+    analyze,
+    apply_style,
+    synthesize_world,
+)
+from voicelab.dsp.features import f0
 from voicelab.errors import AudioError, ParameterError
-from voicelab.features import f0
 
 SR = 16000
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicelab import evaluate
-from voicelab.audio import load
+from voicelab.dsp.audio import load
 from voicelab.errors import ParameterError
+from voicelab.evaluation import metrics as evaluate
 
 
 @pytest.fixture(scope="module")

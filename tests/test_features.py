@@ -1,4 +1,4 @@
-"""voicelab.features against librosa (shapes and values), f0 on a synthetic vowel, bad inputs."""
+"""voicelab.dsp.features against librosa (shapes and values), f0 on a synthetic vowel, bad inputs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import scipy.signal
 
 from voicelab import AudioError, ParameterError
-from voicelab import features as F
-from voicelab.features import AudioConfig
+from voicelab.dsp import features as F
+from voicelab.dsp.features import AudioConfig
 
 CONFIGS = [
     AudioConfig(),                                                       # 16 kHz, 80 mels

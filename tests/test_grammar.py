@@ -14,8 +14,18 @@ import pytest
 
 from voicelab.data import sentences_data
 from voicelab.data.grammar import (
-    ASSISTANT_GRAMMAR, DIPHONE_INVENTORY, KINDS, MAX_WORDS, MIN_WORDS, READ_GRAMMAR, Grammar,
-    Sentence, corpus_sentences, diphone_coverage, diphones, select_by_coverage,
+    ASSISTANT_GRAMMAR,
+    DIPHONE_INVENTORY,
+    KINDS,
+    MAX_WORDS,
+    MIN_WORDS,
+    READ_GRAMMAR,
+    Grammar,
+    Sentence,
+    corpus_sentences,
+    diphone_coverage,
+    diphones,
+    select_by_coverage,
 )
 from voicelab.errors import ParameterError
 from voicelab.text import normalize_text, oov_report

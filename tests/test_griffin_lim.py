@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicelab import features
-from voicelab import griffin_lim as gl
+from voicelab.dsp import features
+from voicelab.dsp import griffin_lim as gl
+from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig
 
 SR = 16000
 HOP = AudioConfig().hop_length

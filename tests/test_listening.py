@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from voicelab.errors import ParameterError
-from voicelab.listening import (
+from voicelab.ui.listening import (
     HIDDEN_REFERENCE,
     RatingLog,
     abx_trials,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from keras import ops
 
+from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig
 from voicelab.models.losses import (
     discriminator_loss,
     feature_matching_loss,

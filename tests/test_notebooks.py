@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,49 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-
 
 def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _trains(path: Path) -> bool:
+    """True for a notebook that trains a model (it calls a recipe's ``train_or_load``)."""
+    return any("train_or_load" in "".join(c["source"]) for c in _cells(path) if c["cell_type"] == "code")
+
+
+def _headings(path: Path) -> list[str]:
+    """The notebook's ``##`` section headings, lower-case, without their numbers."""
+    return [re.sub(r"^##\s+(\d+\.\s*)?", "", line).lower()
+            for c in _cells(path) if c["cell_type"] == "markdown"
+            for line in "".join(c["source"]).splitlines() if re.match(r"^##\s", line)]
+
+
+SKELETON = (("introduction",), ("setup",), ("data",), ("model",), ("training",), ("evaluation", "listening"),
+            ("conclusion and exercises",))
+"""The sections every notebook has, in this order (alternatives in a tuple); notebooks
+that train nothing skip Model and Training."""
+
+
+def skeleton_problems(headings: list[str], *, trains: bool) -> list[str]:
+    """What is missing or out of order in ``headings`` against :data:`SKELETON`."""
+    problems, at = [], -1
+    for names in SKELETON:
+        if not trains and names in (("model",), ("training",)):
+            continue
+        found = next((i for i, h in enumerate(headings)
+                      if i > at and any(re.search(rf"\b{n}\b", h) for n in names)), None)
+        if found is None:
+            problems.append(f"no '{' or '.join(names)}' section after {headings[at] if at >= 0 else 'the title'!r}")
+        else:
+            at = found
+    return problems
+
+
+def test_skeleton_check_finds_missing_and_misplaced_sections():
+    good = ["introduction", "setup", "data", "the model", "training", "listening", "conclusion and exercises"]
+    assert skeleton_problems(good, trains=True) == []
+    swapped = ["introduction", "setup", "data", "training", "the model", "evaluation", "conclusion and exercises"]
+    assert skeleton_problems(swapped, trains=True) == ["no 'training' section after 'the model'"]
+    assert skeleton_problems(["introduction", "setup", "data", "listening", "conclusion and exercises"],
+                             trains=False) == []
+    assert skeleton_problems(["setup", "introduction"], trains=False)[0] == "no 'setup' section after 'introduction'"
 
 
 def test_there_are_notebooks():
@@ -40,15 +84,20 @@ def test_notebook_follows_the_skeleton(path):
     assert len(tagged) == 1, f"{path.name}: expected exactly one cell tagged 'parameters', found {len(tagged)}"
     first_line = next(line for line in tagged[0]["source"] if line.strip() and not line.startswith("#"))
     assert first_line.startswith("PROFILE = "), f"{path.name}: the parameters cell must start with PROFILE"
-    headings = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").lower()
-    for section in ("introduction", "setup", "conclusion", "exercises"):
-        assert section in headings, f"{path.name}: no '{section}' section"
+    assert not skeleton_problems(_headings(path), trains=_trains(path)), (
+        f"{path.name}: {skeleton_problems(_headings(path), trains=_trains(path))}")
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=[pytest.mark.backend] if _trains(p) else [])
+                                  for p in NOTEBOOKS], ids=lambda p: p.name)
 def test_notebook_runs_in_smoke_profile(path, smoke_corpus, data_dir, tmp_path):
-    papermill = pytest.importorskip("papermill")
+    """Every notebook under TensorFlow; those that train a model under PyTorch too (``-m backend``).
+
+    The kernel inherits ``KERAS_BACKEND`` from the test process.
+    """
+    import papermill
+
     # papermill raises PapermillExecutionError, naming the cell, on any cell error.
     papermill.execute_notebook(
         str(path),

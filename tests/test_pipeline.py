@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicelab import audio
 from voicelab.data.manifest import Manifest, write_manifest
 from voicelab.data.pipeline import MEL_PAD, AudioSegments, SpeechBatches, config_key
+from voicelab.dsp import audio
+from voicelab.dsp.features import AudioConfig, log_mel, melspectrogram
 from voicelab.errors import DatasetError, ParameterError
-from voicelab.features import AudioConfig, log_mel, melspectrogram
 
 
 @pytest.fixture(scope="module")

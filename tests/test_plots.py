@@ -1,4 +1,4 @@
-"""voicelab.plots on synthetic arrays: labels, units, extents, and clear errors."""
+"""voicelab.ui.plots on synthetic arrays: labels, units, extents, and clear errors."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from voicelab import ParameterError, plots
-from voicelab.features import AudioConfig
+from voicelab import ParameterError
+from voicelab.dsp.features import AudioConfig
+from voicelab.ui import plots
 
 CFG = AudioConfig(sr=16000, n_fft=512, hop_length=128, win_length=512, n_mels=40)
 

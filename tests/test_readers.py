@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicelab import audio
 from voicelab.data.manifest import SPLITS, read_manifest, write_manifest
 from voicelab.data.readers import (
     read_common_voice,
@@ -19,6 +18,7 @@ from voicelab.data.readers import (
     sentence_key,
     split_of,
 )
+from voicelab.dsp import audio
 from voicelab.errors import DatasetError, ParameterError
 from voicelab.text import to_phonemes
 

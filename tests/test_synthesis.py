@@ -1,4 +1,4 @@
-"""End-to-end synthesis: text checks before the model, audio length, voices, the widget's compute."""
+"""End-to-end synthesis: text checks before the model, audio length, voices, the widget's compute, loading."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from voicelab import synthesis
+from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig
 from voicelab.models.tts import TTSConfig, build_tts
+from voicelab.ui import tts_widget
 
 pytestmark = pytest.mark.backend
 
@@ -99,7 +100,7 @@ def test_speaker_name_and_id_are_the_same_voice(model, rng):
 def test_reference_clip_from_a_file(model, rng, tmp_path):
     if model.config.voice != "reference":
         pytest.skip("reference-encoder model only")
-    from voicelab import audio
+    from voicelab.dsp import audio
 
     clip = voice_of(model, rng)
     path = audio.save(tmp_path / "ref.wav", clip, sr=AUDIO.sr)
@@ -128,7 +129,7 @@ def test_synthesis_view_is_what_the_widget_shows(model, rng):
 
     matplotlib.use("Agg")
     voices = {"mine": voice_of(model, rng)}
-    view = synthesis.synthesis_view(model, "Set a timer.", "mine", voices=voices, config=AUDIO,
+    view = tts_widget.synthesis_view(model, "Set a timer.", "mine", voices=voices, config=AUDIO,
                                     speakers=SPEAKERS, n_iter=2)
     assert len(view.phonemes) == len(view.durations)
     assert len(view.audio) == view.durations.sum() * AUDIO.hop_length
@@ -137,7 +138,7 @@ def test_synthesis_view_is_what_the_widget_shows(model, rng):
     assert [t.get_text() for t in bars.get_xticklabels()] == view.phonemes
     assert [p.get_height() for p in bars.patches] == view.durations.tolist()
     with pytest.raises(ParameterError, match="'other' is not one of"):
-        synthesis.synthesis_view(model, "Hi.", "other", voices=voices, config=AUDIO)
+        tts_widget.synthesis_view(model, "Hi.", "other", voices=voices, config=AUDIO)
 
 
 def test_load_tts_in_a_fresh_process_and_its_errors(model, tmp_path):
@@ -145,14 +146,18 @@ def test_load_tts_in_a_fresh_process_and_its_errors(model, tmp_path):
     import subprocess
     import sys
 
-    path = tmp_path / "tts-smoke-speaker.keras"
-    with pytest.raises(ParameterError, match="no trained TTS model"):
-        synthesis.load_tts(path)
-    model.save(path)
-    path.with_suffix(".json").write_text(json.dumps({"speakers": SPEAKERS}))
+    from voicelab.recipes.tts import load_tts
+    from voicelab.train.run import _modules
+
+    folder = tmp_path / "models" / f"tts-smoke-{model.config.voice}"
+    with pytest.raises(ParameterError, match="no trained model in .*run notebooks/02"):
+        load_tts("smoke", model.config.voice, data_dir=tmp_path)
+    folder.mkdir(parents=True)
+    model.save(folder / "model.keras")
+    (folder / "run.json").write_text(json.dumps({"config": {"speakers": SPEAKERS}, "modules": _modules(model)}))
     # a new interpreter, as notebook 03 or a script would load it: nothing imported beforehand
-    code = ("from voicelab import synthesis; m, info = synthesis.load_tts(r'%s'); "
-            "print(type(m).__name__, info['speakers'], info['loaded'])" % path)
+    code = ("from voicelab.recipes.tts import load_tts; m, speakers, run = load_tts('smoke', %r, data_dir=r'%s'); "
+            "print(type(m).__name__, speakers, run.loaded)" % (model.config.voice, tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == f"TTSModel {SPEAKERS} True"

@@ -9,9 +9,21 @@ import pytest
 
 from voicelab.errors import ParameterError
 from voicelab.text import (
-    MAX_TEXT_CHARS, PHONES, PUNCTUATION, SYMBOLS, WORD_BOUNDARY, _lexicon, ids_to_phonemes,
-    letter_to_sound, normalize_text, number_to_words, oov_report, phonemes_to_ids, text_to_ids,
-    to_phonemes, year_to_words,
+    MAX_TEXT_CHARS,
+    PHONES,
+    PUNCTUATION,
+    SYMBOLS,
+    WORD_BOUNDARY,
+    _lexicon,
+    ids_to_phonemes,
+    letter_to_sound,
+    normalize_text,
+    number_to_words,
+    oov_report,
+    phonemes_to_ids,
+    text_to_ids,
+    to_phonemes,
+    year_to_words,
 )
 
 NORMALIZED = [

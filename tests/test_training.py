@@ -1,4 +1,4 @@
-"""Training: MelGAN's fit step, the blow-up guard, checkpoint/resume, TensorBoard.
+"""Training callbacks: MelGAN's fit step, the blow-up guard, checkpoint/resume, history and TensorBoard.
 
 Exercised on a tiny MelGAN (two networks, two optimizers) under whichever backend
 ``KERAS_BACKEND`` names; CI runs the file under ``tensorflow`` and ``torch``.
@@ -19,7 +19,8 @@ from test_melgan import numpy, tiny_batches, tiny_config
 
 from voicelab.errors import ParameterError
 from voicelab.models.melgan import MelGAN
-from voicelab.training import BlowUpGuard, Checkpoint, TensorBoardLogger, global_norm, global_step
+from voicelab.train.callbacks import BlowUpGuard, Checkpoint, global_norm, global_step
+from voicelab.train.history import AudioSnapshots, HistoryLogger, new_history
 
 pytestmark = pytest.mark.backend   # run under TensorFlow and PyTorch (see Makefile)
 
@@ -194,8 +195,8 @@ def test_killed_run_resumes_with_weights_optimizers_and_step_counter(gan, rng, t
     second.set_weights([w + 1.0 for w in second.get_weights()])  # weights, new optimizers
     for opt in second.optimizers:
         opt.iterations.assign(0)
-    initial_epoch = Checkpoint(tmp_path / "ckpt").restore(second)
-    assert initial_epoch == 1                                # the step-4 save is mid-epoch 1
+    initial_epoch, state = Checkpoint(tmp_path / "ckpt").restore(second)
+    assert initial_epoch == 1 and state["step"] == 4                               # the step-4 save is mid-epoch 1
     assert global_step(second) == 4
     assert [int(numpy(o.iterations)) for o in second.optimizers] == [4, 4]
     for a, b in zip(second.get_weights(), saved["weights"]):
@@ -209,8 +210,8 @@ def test_killed_run_resumes_with_weights_optimizers_and_step_counter(gan, rng, t
                callbacks=[Checkpoint(tmp_path / "ckpt"),
                           Callback(lambda m, step, logs: steps.append(step))])
     assert steps == [5, 6, 7, 8, 9, 10]                      # the counter continues
-    assert Checkpoint(tmp_path / "ckpt").restore(second) == 3
-    assert Checkpoint(tmp_path / "empty").restore(second) == 0
+    assert Checkpoint(tmp_path / "ckpt").restore(second)[0] == 3
+    assert Checkpoint(tmp_path / "empty").restore(second) == (0, {})
     blown_up = Checkpoint(tmp_path / "nan", every_n_steps=1)
     blown_up.set_model(second)
     blown_up.on_train_batch_end(0, {"g_loss": float("nan")})
@@ -220,33 +221,32 @@ def test_killed_run_resumes_with_weights_optimizers_and_step_counter(gan, rng, t
         Checkpoint(tmp_path / "ckpt").restore(MelGAN(tiny_config()))
 
 
-# ----------------------------------------------------------------- TensorBoard
-def test_tensorboard_logger_keeps_losses_and_audio(gan, rng, tmp_path):
+# ----------------------------------------------------------------- history and TensorBoard
+def test_history_logger_keeps_step_and_epoch_logs_and_writes_tensorboard(gan, rng, tmp_path):
     data = tiny_batches(rng, 4)
-    logger = TensorBoardLogger(tmp_path / "tb", data["mel"][:2], sr=16000, every_n_steps=2)
-    gan.fit(data, batch_size=2, epochs=2, verbose=0, callbacks=[logger])
-    assert [step for step, _ in logger.scalars["g_loss"]] == [2, 4, 6, 8]
-    assert [step for step, _ in logger.audio] == [4, 8]
-    assert logger.audio[-1][1].shape == (2, 16 * 16)
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        pytest.skip("tensorboard not installed: only the in-memory copy is checked")
+    history = new_history()
+    snapshots = AudioSnapshots(data["mel"][:2], sr=16000, log_dir=tmp_path / "tb")
+    gan.fit(data, batch_size=2, epochs=2, verbose=0,
+            callbacks=[HistoryLogger(history, tmp_path / "tb", every_n_steps=2), snapshots])
+    assert [step for step, _ in history["steps"]["g_loss"]] == [2, 4, 6, 8]
+    assert [step for step, _ in history["epochs"]["g_loss"]] == [4, 8]
+    assert [step for step, _ in snapshots.audio] == [4, 8]
+    assert snapshots.audio[-1][1].shape == (2, 16 * 16)
     assert glob.glob(str(tmp_path / "tb" / "events.out.tfevents.*"))
 
 
-def test_tensorboard_logger_without_tensorboard_warns_once(gan, rng, tmp_path, monkeypatch):
-    from voicelab import training
+def test_history_logger_without_tensorboard_warns_once(gan, rng, tmp_path, monkeypatch):
+    from voicelab.train import history as history_module
 
     def no_tensorboard(log_dir):
-        warnings.warn("TensorBoardLogger: the tensorboard package is not installed",
-                      RuntimeWarning)
+        warnings.warn("the tensorboard package is not installed", RuntimeWarning)
         return False
 
-    monkeypatch.setattr(training, "_open_writer", no_tensorboard)
+    monkeypatch.setattr(history_module, "_open_writer", no_tensorboard)
     data = tiny_batches(rng, 2)
-    logger = TensorBoardLogger(tmp_path / "tb", data["mel"][:1], sr=16000, every_n_steps=1)
+    history = new_history()
     with pytest.warns(RuntimeWarning, match="not installed") as caught:
-        gan.fit(data, batch_size=2, epochs=1, verbose=0, callbacks=[logger])
+        gan.fit(data, batch_size=2, epochs=1, verbose=0,
+                callbacks=[HistoryLogger(history, tmp_path / "tb", every_n_steps=1)])
     assert sum("not installed" in str(w.message) for w in caught) == 1
-    assert len(logger.scalars["d_loss"]) == 2 and len(logger.audio) == 1
+    assert len(history["steps"]["d_loss"]) == 2 and len(history["epochs"]["d_loss"]) == 1

@@ -11,10 +11,12 @@ import keras
 import numpy as np
 import soundfile as sf
 
-from voicelab import audio, synthesis
+from voicelab import synthesis
 from voicelab.data import SpeechBatches, read_ljspeech
-from voicelab.features import AudioConfig
-from voicelab.models.align import AlignerConfig, build_aligner
+from voicelab.data.durations import DurationBatches
+from voicelab.dsp import audio
+from voicelab.dsp.features import AudioConfig
+from voicelab.models.align import AlignerConfig, build_aligner, durations_by_id
 from voicelab.models.tts import TTSConfig, build_tts
 
 
@@ -37,7 +39,7 @@ def test_aligner_and_tts_train_and_speak_on_an_ljspeech_folder(smoke_corpus, tmp
     keras.utils.set_random_seed(0)
     aligner = build_aligner(AlignerConfig(embed_dim=16, channels=16), config.n_mels)
     aligner.fit(batches, epochs=1, verbose=0)
-    durations = synthesis.durations_by_id(aligner, batches)
+    durations = durations_by_id(aligner, batches)
     for utt in manifest:
         mel_frames = len(batches.features.mel(utt))
         assert durations[utt.id].sum() == mel_frames and (durations[utt.id] >= 1).all()
@@ -45,7 +47,7 @@ def test_aligner_and_tts_train_and_speak_on_an_ljspeech_folder(smoke_corpus, tmp
     model = build_tts(TTSConfig(n_speakers=1, embed_dim=16, encoder_filters=16, encoder_units=8,
                                 voice_dim=4, duration_filters=16, decoder_filters=16, decoder_units=8,
                                 postnet_filters=16, dropout=0.0), config)
-    history = model.fit(synthesis.DurationBatches(batches, durations), epochs=2, verbose=0).history
+    history = model.fit(DurationBatches(batches, durations), epochs=2, verbose=0).history
     assert np.isfinite(history["loss"]).all()
 
     y, mel, dur = synthesis.synthesize(model, "Hello there.", voice="ljspeech", speakers=manifest.speakers,

@@ -1,4 +1,4 @@
-"""voicelab.widgets without a front-end: players embed audio, grids have the right shape,
+"""voicelab.ui.widgets without a front-end: players embed audio, grids have the right shape,
 and the Griffin-Lim explorer's compute improves with iterations."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import wave
 import numpy as np
 import pytest
 
-from voicelab import ParameterError, widgets
-from voicelab.audio import save
-from voicelab.features import AudioConfig
+from voicelab import ParameterError
+from voicelab.dsp.audio import save
+from voicelab.dsp.features import AudioConfig
+from voicelab.ui import widgets
 
 SR = 16000
 

@@ -1,4 +1,7 @@
-"""Command line: ``python -m voicelab corpus --profile quick --out data/corpus-quick``.
+"""Command line: build the corpus, or sweep a notebook over a grid of parameters.
+
+    python -m voicelab corpus --profile quick --out data/corpus-quick
+    python -m voicelab sweep notebooks/02_tts_cnn_bilstm.ipynb --profile smoke -p SEED 0 1 --out outputs/sweep
 
 Example
 -------
@@ -36,6 +39,19 @@ def _corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from voicelab.sweep import parse_value, sweep, table
+
+    params = {name: [parse_value(v) for v in values] for name, *values in args.param}
+    fixed = {name: parse_value(value) for name, value in args.set}
+    rows = sweep(args.notebook, params, out=args.out, profile=args.profile, data_dir=args.data_dir, fixed=fixed)
+    failed = sum(r["status"] == "failed" for r in rows)
+    print(f"{len(rows)} runs ({failed} failed): {args.out}/results.md, results.csv, results.png")
+    for row in table(rows):
+        print("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("notebook", "error") and v != ""))
+    return 1 if failed == len(rows) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``voicelab`` command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m voicelab", description="voicelab command-line tools")
@@ -49,6 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     corpus.add_argument("--overwrite", action="store_true", help="replace a corpus built with other parameters")
     corpus.add_argument("--quiet", action="store_true", help="no progress bar")
     corpus.set_defaults(run=_corpus)
+    sweep = commands.add_parser("sweep", help="run a notebook over a grid of parameters (papermill)")
+    sweep.add_argument("notebook", help="the notebook to run")
+    sweep.add_argument("-p", "--param", nargs="+", action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="a swept parameter and its values (Python literals); repeat for a grid")
+    sweep.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="a parameter fixed for every run")
+    sweep.add_argument("--profile", choices=PROFILES, default="quick", help="PROFILE of every run (default: quick)")
+    sweep.add_argument("--data-dir", default="data", help="DATA_DIR of every run (default: data)")
+    sweep.add_argument("--out", required=True, help="folder for the executed notebooks and the results")
+    sweep.set_defaults(run=_sweep)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

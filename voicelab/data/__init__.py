@@ -15,8 +15,13 @@ Introduced in ``notebooks/01_audio_features.ipynb``.
 
 from voicelab.data.corpus import build_corpus, read_build_info
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
-
-from voicelab.data.readers import read_common_voice, read_esd, read_libritts, read_ljspeech, read_vctk
+from voicelab.data.readers import (
+    read_common_voice,
+    read_esd,
+    read_libritts,
+    read_ljspeech,
+    read_vctk,
+)
 
 _PIPELINE = ("SpeechBatches", "AudioSegments", "FeatureCache", "pad_batch", "MEL_PAD")
 

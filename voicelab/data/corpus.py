@@ -53,13 +53,20 @@ from pathlib import Path
 import numpy as np
 
 from voicelab import __version__
-from voicelab.audio import check_audio, normalize_loudness, save, split_on_silence
 from voicelab.data.emotion import STYLES, EmotionStyle, analyze, apply_style, pyworld
 from voicelab.data.grammar import Sentence, corpus_sentences
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
 from voicelab.data.speakers import (
-    FLITE_SPEAKERS, SPEAKERS, Speaker, check_speaker, derive, engine_version, get_speaker, synthesize,
+    FLITE_SPEAKERS,
+    SPEAKERS,
+    Speaker,
+    check_speaker,
+    derive,
+    engine_version,
+    get_speaker,
+    synthesize,
 )
+from voicelab.dsp.audio import check_audio, normalize_loudness, save, split_on_silence
 from voicelab.errors import DatasetError, ParameterError, VoicelabError
 from voicelab.profiles import check_profile, pick
 from voicelab.text import normalize_text, to_phonemes

@@ -69,9 +69,9 @@ import dataclasses
 
 import numpy as np
 
-from voicelab.audio import check_audio, check_sr
+from voicelab.dsp.audio import check_audio, check_sr
+from voicelab.dsp.features import _pyworld
 from voicelab.errors import AudioError, ParameterError
-from voicelab.features import _pyworld
 
 pyworld = _pyworld()
 

@@ -35,7 +35,14 @@ import numpy as np
 
 from voicelab.data import sentences_data
 from voicelab.errors import ParameterError
-from voicelab.text import PUNCTUATION, WORD_BOUNDARY, VOWELS, CONSONANTS, normalize_text, to_phonemes
+from voicelab.text import (
+    CONSONANTS,
+    PUNCTUATION,
+    VOWELS,
+    WORD_BOUNDARY,
+    normalize_text,
+    to_phonemes,
+)
 
 _SLOT = re.compile(r"\{([a-z_]+)\}")
 MAX_DEPTH = 30

@@ -24,7 +24,7 @@ key                dtype      shape               padding
 
 Features are computed from the audio resampled to ``config.sr``. With ``cache_dir``,
 each utterance's log-mel is saved once as ``.npy`` (in a folder named after a hash of
-the :class:`~voicelab.features.AudioConfig`, so changing a setting never reads stale
+the :class:`~voicelab.dsp.features.AudioConfig`, so changing a setting never reads stale
 features), and so is its resampled audio when the file's rate differs from
 ``config.sr``; later epochs and runs read them back.
 
@@ -51,12 +51,11 @@ import keras
 import numpy as np
 
 from voicelab.data.manifest import Manifest, Utterance
+from voicelab.dsp.features import MEL_FLOOR, AudioConfig, log_melspectrogram
 from voicelab.errors import DatasetError, ParameterError
-from voicelab.features import AudioConfig
 
 __all__ = ["MEL_PAD", "AudioSegments", "FeatureCache", "SpeechBatches", "config_key", "pad_batch"]
 
-MEL_FLOOR = 1e-5
 MEL_PAD = float(np.log(MEL_FLOOR))
 """Value of padded log-mel frames: ``log(1e-5)``, the log of silence."""
 
@@ -150,7 +149,7 @@ class FeatureCache:
 
     def audio(self, utt: Utterance) -> np.ndarray:
         """float32 samples at ``config.sr`` (cached only when resampling was needed)."""
-        from voicelab.audio import load
+        from voicelab.dsp.audio import load
 
         path = self.manifest.audio_path(utt)
         if utt.sr == self.config.sr:
@@ -159,11 +158,10 @@ class FeatureCache:
 
     def mel(self, utt: Utterance, audio: np.ndarray | None = None) -> np.ndarray:
         """float32 log-mel ``[frames, n_mels]``; ``audio`` saves a reload on a cache miss."""
-        from voicelab.features import log_mel, melspectrogram
 
         def compute() -> np.ndarray:
             y = self.audio(utt) if audio is None else audio
-            return log_mel(melspectrogram(y, config=self.config), floor=MEL_FLOOR).astype(np.float32)
+            return log_melspectrogram(y, config=self.config)
 
         return self._cached(self._entry(utt, "mel"), compute)
 
@@ -201,7 +199,7 @@ class _ManifestDataset(keras.utils.PyDataset):
         if max_seconds is not None and max_seconds <= 0:
             raise ParameterError(f"max_seconds={max_seconds!r} must be positive or None")
         if not isinstance(config, AudioConfig):
-            raise ParameterError(f"config={config!r} must be a voicelab.features.AudioConfig")
+            raise ParameterError(f"config={config!r} must be a voicelab.dsp.features.AudioConfig")
         self.config = config
         self.batch_size = batch_size
         self.shuffle = shuffle

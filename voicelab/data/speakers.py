@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voicelab.audio import load
 from voicelab.data.emotion import WorldAnalysis, analyze, lerp, synthesize_world
+from voicelab.dsp.audio import load
 from voicelab.errors import AudioError, ParameterError
 
 __all__ = [

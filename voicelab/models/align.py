@@ -43,8 +43,7 @@ import numpy as np
 from keras import layers, ops
 
 from voicelab.errors import ParameterError
-from voicelab.models.tts import ConvBlock, _build_convs, register
-from voicelab.models.tts_training import sequence_mask
+from voicelab.models.layers import ConvBlock, build_convs, register, sequence_mask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,8 +162,8 @@ class Aligner(keras.Model):
         """Create every weight from the config alone (no forward pass, no tracing)."""
         c = self.config
         self.embedding.build((None, None))
-        self.key_proj.build(_build_convs(self.key_convs, (None, None, c.embed_dim)))
-        self.query_proj.build(_build_convs(self.query_convs, (None, None, self.n_mels)))
+        self.key_proj.build(build_convs(self.key_convs, (None, None, c.embed_dim)))
+        self.query_proj.build(build_convs(self.query_convs, (None, None, self.n_mels)))
         self.built = True
 
 
@@ -279,3 +278,14 @@ def extract_durations(aligner: Aligner, batch: dict) -> np.ndarray:
             lp, mel_length=mel_length[b], token_length=token_length[b]),
             mel_length=mel_length[b], token_length=token_length[b])
         for b, lp in enumerate(log_attention)])
+
+
+def durations_by_id(aligner, batches) -> dict[str, np.ndarray]:
+    """Run the aligner + MAS over every batch of ``batches``: utterance id -> durations."""
+    result = {}
+    for index in range(len(batches)):
+        batch = batches[index]
+        durations = extract_durations(aligner, batch)
+        for row, u in enumerate(batches.utterances(index)):
+            result[u.id] = durations[row, :batch["token_length"][row]]
+    return result

@@ -1,10 +1,13 @@
-"""Losses for GAN vocoders: adversarial (hinge, least squares), feature matching, STFT.
+"""Every loss of the kit's models, in ``keras.ops`` (TensorFlow and PyTorch alike).
 
-Introduced in ``notebooks/03_melgan_vocoder.ipynb`` (used by ``voicelab.models.melgan``).
+GAN vocoders (introduced in ``notebooks/03_melgan_vocoder.ipynb``, used by
+``voicelab.models.melgan``): adversarial (hinge, least squares), feature matching and
+the multi-resolution STFT loss. Acoustic models (introduced in
+``notebooks/02_tts_cnn_bilstm.ipynb``, used by ``voicelab.models.tts``): the masked
+log-mel loss and the log-duration loss.
 
 A discriminator's output here is a list with one ``(feature_maps, score)`` pair per
-scale, as :class:`voicelab.models.melgan.MultiScaleDiscriminator` returns it. Every
-loss is in ``keras.ops``, so it runs on the TensorFlow and PyTorch backends.
+scale, as :class:`voicelab.models.melgan.MultiScaleDiscriminator` returns it.
 
 - Hinge (MelGAN's): the discriminator pushes real scores above +1 and fake ones below
   -1 and stops caring beyond; the generator raises the fake scores.
@@ -25,6 +28,8 @@ Example
 from __future__ import annotations
 
 from keras import ops
+
+from voicelab.models.layers import sequence_mask
 
 ADVERSARIAL_LOSSES = ("hinge", "lsgan")
 
@@ -83,3 +88,40 @@ def multi_resolution_stft_loss(audio, fake, resolutions):
         log_magnitude = ops.mean(ops.abs(ops.log(target) - ops.log(estimate)))
         total += spectral_convergence + log_magnitude
     return total / len(resolutions)
+
+
+# ------------------------------------------------------------ acoustic models (TTS)
+def masked_mel_loss(mel_true, mel_pred, mel_length):
+    """MSE + MAE over the real frames of a padded batch of mels ``[B, F, n_mels]``.
+
+    Each real value counts once, whatever the padding: the sums are divided by the
+    number of real frames times ``n_mels``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> t = np.zeros((1, 4, 2), "float32"); p = t.copy(); p[0, 3] = 9.0  # frame 3 is padding
+    >>> float(masked_mel_loss(t, p, np.array([3])))
+    0.0
+    """
+    mel_true = ops.convert_to_tensor(mel_true)
+    mask = sequence_mask(mel_length, ops.shape(mel_true)[1])[..., None]
+    diff = (ops.convert_to_tensor(mel_pred) - mel_true) * mask
+    count = ops.maximum(ops.sum(mask) * ops.cast(ops.shape(mel_true)[2], "float32"), 1.0)
+    return (ops.sum(ops.square(diff)) + ops.sum(ops.abs(diff))) / count
+
+
+def duration_loss(durations, log_durations_pred, token_length):
+    """MSE between predicted and true ``log(1 + frames)`` over the real symbols.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> d = np.array([[3, 1, 0]]); pred = np.log1p(d).astype("float32"); pred[0, 2] = 5.0
+    >>> round(float(duration_loss(d, pred, np.array([2]))), 6)
+    0.0
+    """
+    target = ops.log1p(ops.cast(durations, "float32"))
+    mask = sequence_mask(token_length, ops.shape(target)[1])
+    err = (ops.convert_to_tensor(log_durations_pred) - target) * mask
+    return ops.sum(ops.square(err)) / ops.maximum(ops.sum(mask), 1.0)

@@ -17,8 +17,8 @@ Generative Adversarial Networks for Conditional Waveform Synthesis", NeurIPS 201
   MelGAN, ``"paper+stft"`` adds it.
 
 Layouts: mel ``[batch, frames, n_mels]`` (time-major natural-log mel, floored at 1e-5,
-as ``voicelab.features`` computes it); audio ``[batch, frames * hop_length, 1]``.
-The gradient step is backend-specific and lives in ``voicelab.backend_steps``.
+as ``voicelab.dsp.features`` computes it); audio ``[batch, frames * hop_length, 1]``.
+The gradient step is backend-specific and lives in ``voicelab.train.backend_steps``.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from voicelab import backend_steps
+from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig
 from voicelab.models.losses import (
     ADVERSARIAL_LOSSES,
     discriminator_loss,
@@ -41,6 +40,7 @@ from voicelab.models.losses import (
     multi_resolution_stft_loss,
 )
 from voicelab.models.weight_norm import WeightNormConv1D, remove_weight_norm
+from voicelab.train import backend_steps
 
 ABLATIONS = ("paper", "paper+stft")
 LOSS_NAMES = ("d_loss", "g_loss", "adv_loss", "fm_loss", "stft_loss")
@@ -188,7 +188,7 @@ def build_generator(config: MelGANConfig, *, name: str = "melgan_generator") -> 
 
     Example
     -------
-    >>> from voicelab.features import AudioConfig
+    >>> from voicelab.dsp.features import AudioConfig
     >>> cfg = MelGANConfig(audio=AudioConfig(n_fft=64, hop_length=16, win_length=64, n_mels=8),
     ...                    generator_channels=16, upsample_factors=(4, 4))
     >>> tuple(build_generator(cfg)(np.zeros((2, 10, 8), "float32")).shape)
@@ -391,6 +391,15 @@ class MelGAN(keras.Model):
         if bool(value) != self._warming_up:
             self.train_function = None   # a compiled step was traced for the other mode
         self._warming_up = bool(value)
+
+    PHASES = ("warmup", "gan")
+
+    def set_phase(self, name: str) -> None:
+        """``"warmup"`` (generator alone on the STFT loss) or ``"gan"``: what
+        :func:`voicelab.train.train_or_load` calls before each :class:`~voicelab.train.Phase`."""
+        if name not in self.PHASES:
+            raise ParameterError(f"phase={name!r} is not one of {self.PHASES}")
+        self.warming_up = name == "warmup"
 
     def warmup_loss(self, audio, fake):
         """The warm-up's generator loss: the weighted STFT loss alone (needs ``"paper+stft"``)."""

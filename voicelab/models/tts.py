@@ -13,7 +13,7 @@ The model is non-autoregressive (FastSpeech-like) and small enough to read in on
 
 Training uses the aligner's durations (:mod:`voicelab.models.align`); inference uses the
 predicted ones, scaled by a speed factor. Mels are time-major natural-log mels
-``[frames, n_mels]`` as :mod:`voicelab.features` makes them.
+``[frames, n_mels]`` as :mod:`voicelab.dsp.features` makes them.
 
 Masking: every block takes the real lengths. Padded positions are zeroed before each
 convolution (so a real position near the end sees the same zeros as in an unpadded
@@ -24,7 +24,7 @@ Everything is ``keras.ops`` / standard Keras 3 layers: it trains on TensorFlow a
 
 Example
 -------
->>> from voicelab.features import AudioConfig
+>>> from voicelab.dsp.features import AudioConfig
 >>> cfg = TTSConfig(vocab_size=10, embed_dim=8, encoder_filters=8, encoder_units=4,
 ...                 voice_dim=4, duration_filters=8, decoder_filters=8, decoder_units=4,
 ...                 postnet_filters=8)
@@ -42,12 +42,18 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig
-from voicelab.models.tts_training import duration_loss, masked_mel_loss, sequence_mask
+from voicelab.models.layers import (
+    BiLSTM,
+    ConvBlock,
+    build_convs,
+    register,
+    sequence_mask,
+)
+from voicelab.models.losses import duration_loss, masked_mel_loss
 
 VOICES = ("speaker", "reference")
-register = keras.saving.register_keras_serializable(package="voicelab")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,78 +155,6 @@ def length_regulate(x, durations, n_frames):
     return ops.matmul(alignment, x), alignment
 
 
-def reverse_sequences(x, lengths):
-    """Reverse each sequence ``[B, T, C]`` within its own length; padding stays at the end."""
-    t = ops.arange(ops.shape(x)[1], dtype="int32")[None, :]
-    n = ops.cast(lengths, "int32")[:, None]
-    index = ops.where(ops.less(t, n), n - 1 - t, t)
-    return ops.take_along_axis(x, index[..., None], axis=1)
-
-
-def _build_convs(convs, shape):
-    """Build a stack of :class:`ConvBlock` for inputs of ``shape``; return the output shape."""
-    for conv in convs:
-        conv.build(shape)
-        shape = (*shape[:-1], conv.filters)
-    return shape
-
-
-@register
-class BiLSTM(layers.Layer):
-    """Bidirectional LSTM on right-padded sequences, exact at every real position.
-
-    The backward LSTM reads each sequence reversed *within its own length*, so it starts
-    at the sequence's real last symbol, not at the padding. No Keras mask is used: an
-    unmasked LSTM runs the fast path (cuDNN on a GPU, one fused loop on a CPU); a masked
-    one falls back to a slow per-step loop on the PyTorch backend.
-    """
-
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.forward_lstm = layers.LSTM(units, return_sequences=True)
-        self.backward_lstm = layers.LSTM(units, return_sequences=True)
-
-    def build(self, input_shape):
-        self.forward_lstm.build(input_shape)
-        self.backward_lstm.build(input_shape)
-
-    def call(self, x, lengths, training=None):
-        forward = self.forward_lstm(x, training=training)
-        backward = self.backward_lstm(reverse_sequences(x, lengths), training=training)
-        return ops.concatenate([forward, reverse_sequences(backward, lengths)], axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-
-
-@register
-class ConvBlock(layers.Layer):
-    """Masked Conv1D -> LayerNorm -> activation -> dropout, padding kept at zero."""
-
-    def __init__(self, filters, kernel_size, dropout=0.0, activation="relu", **kwargs):
-        super().__init__(**kwargs)
-        self.filters, self.kernel_size = filters, kernel_size
-        self.dropout, self.activation = dropout, activation
-        self.conv = layers.Conv1D(filters, kernel_size, padding="same")
-        self.norm = layers.LayerNormalization()
-        self.act = layers.Activation(activation)
-        self.drop = layers.Dropout(dropout)
-
-    def build(self, input_shape):
-        self.conv.build(input_shape)
-        self.norm.build((*input_shape[:-1], self.filters))
-
-    def call(self, x, seq_mask, training=None):
-        m = seq_mask[..., None]
-        y = self.act(self.norm(self.conv(x * m)))
-        return self.drop(y, training=training) * m
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "dropout": self.dropout, "activation": self.activation}
-
-
 @register
 class TextEncoder(layers.Layer):
     """Symbol embedding -> 3 conv blocks -> BiLSTM: ``[B, L]`` ids -> ``[B, L, 2*units]``."""
@@ -235,7 +169,7 @@ class TextEncoder(layers.Layer):
 
     def build(self, tokens_shape):
         self.embedding.build(tokens_shape)
-        self.lstm.build(_build_convs(self.convs, (*tokens_shape, self.args["embed_dim"])))
+        self.lstm.build(build_convs(self.convs, (*tokens_shape, self.args["embed_dim"])))
 
     def call(self, tokens, token_length, training=None):
         mask = sequence_mask(token_length, ops.shape(tokens)[1])
@@ -264,7 +198,7 @@ class ReferenceEncoder(layers.Layer):
         self.proj = layers.Dense(voice_dim, activation="tanh")
 
     def build(self, mel_shape):
-        self.gru.build(_build_convs(self.convs, mel_shape))
+        self.gru.build(build_convs(self.convs, mel_shape))
         self.proj.build((mel_shape[0], self.args["units"]))
 
     def call(self, mel, mel_length, training=None):
@@ -291,7 +225,7 @@ class DurationPredictor(layers.Layer):
         self.out = layers.Dense(1)
 
     def build(self, input_shape):
-        self.out.build(_build_convs(self.convs, input_shape))
+        self.out.build(build_convs(self.convs, input_shape))
 
     def call(self, x, seq_mask, training=None):
         for conv in self.convs:
@@ -322,11 +256,11 @@ class Decoder(layers.Layer):
         self.postnet_proj = layers.Dense(n_mels) if postnet else None
 
     def build(self, input_shape):
-        shape = _build_convs(self.convs, input_shape)
+        shape = build_convs(self.convs, input_shape)
         self.lstm.build(shape)
         self.proj.build((*shape[:-1], 2 * self.args["units"]))
         if self.postnet:
-            self.postnet_proj.build(_build_convs(self.postnet, (*shape[:-1], self.args["n_mels"])))
+            self.postnet_proj.build(build_convs(self.postnet, (*shape[:-1], self.args["n_mels"])))
 
     def call(self, x, lengths, training=None):
         seq_mask = sequence_mask(lengths, ops.shape(x)[1])

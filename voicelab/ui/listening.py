@@ -193,7 +193,7 @@ def listening_test(trials: list[Trial], log: RatingLog, *, sr: int):
     """
     import ipywidgets as widgets
 
-    from voicelab.widgets import player as widgets_player
+    from voicelab.ui.widgets import player as widgets_player
 
     if not trials:
         raise ParameterError("no trials to run")

@@ -57,11 +57,37 @@ def mel_cepstra(y: np.ndarray, *, sr: int, n_mcep: int = 25, frame_period: float
     return pyworld.code_spectral_envelope(envelope, sr, n_mcep)
 
 
-def mel_cepstral_distortion(reference: np.ndarray, estimate: np.ndarray, *, sr: int, n_mcep: int = 25) -> float:
-    """Mel cepstral distortion in dB between two renditions of one sentence.
+def speech_frames(y: np.ndarray, *, sr: int, frame_period: float = 5.0, top_db: float = 40.0) -> np.ndarray:
+    """Boolean mask of the WORLD frames (``frame_period`` ms apart) that hold speech.
 
-    Both signals are analysed with WORLD; their mel-cepstra (without c0, so loudness
-    does not count) are aligned by dynamic time warping, and
+    A frame is speech when its RMS level is within ``top_db`` dB of the loudest frame
+    (librosa's ``feature.rms`` on windows of twice the frame period).
+
+    Example
+    -------
+    >>> y = np.r_[np.zeros(1600), np.sin(np.arange(3200) * 0.3), np.zeros(1600)].astype("float32")
+    >>> mask = speech_frames(y, sr=16000)
+    >>> bool(mask[:15].any()), bool(mask[45:55].all()), bool(mask[-15:].any())
+    (False, True, False)
+    """
+    import librosa
+
+    hop = int(round(sr * frame_period / 1000))
+    n_frames = len(y) // hop + 1                     # pyworld.dio's frame count
+    rms = librosa.feature.rms(y=np.asarray(y, np.float32), frame_length=2 * hop, hop_length=hop, center=True)[0]
+    rms = np.pad(rms, (0, max(n_frames - len(rms), 0)), mode="edge")[:n_frames]
+    db = librosa.amplitude_to_db(rms, ref=np.max, top_db=None)
+    return db > -top_db
+
+
+def mel_cepstral_distortion(reference: np.ndarray, estimate: np.ndarray, *, sr: int, n_mcep: int = 25) -> float:
+    """Mel cepstral distortion in dB between two renditions of one sentence, over speech only.
+
+    Both signals are analysed with WORLD; silent frames (more than 40 dB below the
+    signal's loudest, :func:`speech_frames`) are dropped from each, so pauses of other
+    lengths (a TTS's, a conversion's) are not scored as spectral error; the remaining
+    mel-cepstra (without c0, so loudness does not count) are aligned by dynamic time
+    warping, and
 
     ``MCD = 10 / ln(10) * sqrt(2 * sum_d (c_d - c'_d)^2)``, averaged over aligned frames.
 
@@ -77,6 +103,9 @@ def mel_cepstral_distortion(reference: np.ndarray, estimate: np.ndarray, *, sr: 
 
     ref = mel_cepstra(reference, sr=sr, n_mcep=n_mcep)[:, 1:]
     est = mel_cepstra(estimate, sr=sr, n_mcep=n_mcep)[:, 1:]
+    ref_speech, est_speech = speech_frames(reference, sr=sr), speech_frames(estimate, sr=sr)
+    if ref_speech.any() and est_speech.any():    # a silent signal keeps all its frames
+        ref, est = ref[ref_speech[: len(ref)]], est[est_speech[: len(est)]]
     _, path = librosa.sequence.dtw(X=ref.T, Y=est.T, metric="euclidean")
     diff = ref[path[:, 0]] - est[path[:, 1]]
     per_frame = np.sqrt(2.0 * np.sum(diff**2, axis=1))

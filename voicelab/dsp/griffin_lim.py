@@ -69,9 +69,9 @@ import numba
 import numpy as np
 import scipy.fft
 
-from voicelab import features
+from voicelab.dsp import features
+from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig
 
 __all__ = [
     "griffin_lim",
@@ -303,7 +303,7 @@ def griffin_lim(
     Example
     -------
     >>> import numpy as np
-    >>> from voicelab import features
+    >>> from voicelab.dsp import features
     >>> t = np.arange(16000) / 16000
     >>> y = (np.sin(2 * np.pi * 220 * t) * np.hanning(16000)).astype(np.float32)
     >>> S = features.magnitude(y)                       # [frames, n_freqs]
@@ -363,7 +363,7 @@ def mel_to_linear(mel: np.ndarray, *, config: AudioConfig = AudioConfig(),
                   power: float = 1.0) -> np.ndarray:
     """Linear-frequency magnitude ``[..., frames, n_freqs]`` from a mel spectrogram.
 
-    The mel spectrogram is ``S ** power @ fb`` (``fb`` = :func:`voicelab.features.mel_filterbank`,
+    The mel spectrogram is ``S ** power @ fb`` (``fb`` = :func:`voicelab.dsp.features.mel_filterbank`,
     Slaney). 80 bands for 513 bins is underdetermined; we take the minimum-norm
     least-squares answer, ``mel @ pinv(fb)``, clip negatives to 0 and take the
     ``power``-th root: one matrix product for the whole batch.
@@ -390,7 +390,7 @@ def mel_to_linear(mel: np.ndarray, *, config: AudioConfig = AudioConfig(),
     Example
     -------
     >>> import numpy as np
-    >>> from voicelab import features
+    >>> from voicelab.dsp import features
     >>> mel = features.melspectrogram(np.random.default_rng(0).standard_normal(4000).astype(np.float32))
     >>> S = mel_to_linear(mel)
     >>> S.shape, bool(S.min() >= 0)
@@ -493,7 +493,7 @@ def spectral_convergence_from_audio(audio: np.ndarray, reference_magnitude: np.n
     Example
     -------
     >>> import numpy as np
-    >>> from voicelab import features
+    >>> from voicelab.dsp import features
     >>> y = np.random.default_rng(0).standard_normal(8000).astype(np.float32)
     >>> round(spectral_convergence_from_audio(y, features.magnitude(y)), 6)
     0.0

@@ -33,10 +33,10 @@ import ipywidgets
 import numpy as np
 from IPython.display import Audio
 
-from voicelab import features, griffin_lim
-from voicelab.audio import check_audio, check_sr, load_with_rate
+from voicelab.dsp import features, griffin_lim
+from voicelab.dsp.audio import check_audio, check_sr, load_with_rate
+from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig
 
 Clip = tuple[Any, int] | str | os.PathLike
 
@@ -107,6 +107,33 @@ def player(y: Any, *, sr: int, label: str | None = None, normalize: bool = True)
     (1, True)
     """
     return Player(value=audio_html(y, sr=sr, label=label, normalize=normalize))
+
+
+class Notice(_StaticHTML, ipywidgets.HTML):
+    """An ``HTML`` widget holding one framed message (see :func:`skipped`)."""
+
+    def static_html(self) -> str:
+        return self.value
+
+
+def skipped(section: str, why: str) -> Notice:
+    """A visible, framed notice that ``section`` did not run, and why (also printed, for logs).
+
+    Notebooks call it where a section needs something not there yet (a model another
+    notebook trains), instead of skipping in silence.
+
+    Example
+    -------
+    >>> n = skipped("End to end", "no TTS model: run notebook 02 first")   # doctest: +ELLIPSIS
+    SKIPPED End to end: no TTS model: run notebook 02 first
+    >>> "run notebook 02 first" in n.value
+    True
+    """
+    import html
+
+    print(f"SKIPPED {section}: {why}")
+    return Notice(value=(f'<div style="border-left: 4px solid #d9a400; background: #fff8e1; padding: 6px 10px">'
+                         f"<b>{html.escape(section)} skipped:</b> {html.escape(why)}</div>"))
 
 
 def _as_audio(clip: Clip, key: Any) -> tuple[np.ndarray, int]:
@@ -207,8 +234,8 @@ def explore_reconstruction(
     """Throw the phase away, rebuild it with Griffin-Lim, and score the result.
 
     ``y``'s STFT magnitude (optionally squeezed through ``n_mels`` mel bands and
-    expanded back with :func:`voicelab.griffin_lim.mel_to_linear`, as a vocoder fed
-    a mel spectrogram must) is given to :func:`voicelab.griffin_lim.griffin_lim`
+    expanded back with :func:`voicelab.dsp.griffin_lim.mel_to_linear`, as a vocoder fed
+    a mel spectrogram must) is given to :func:`voicelab.dsp.griffin_lim.griffin_lim`
     (fast Griffin-Lim, random initial phase with seed 0) for ``n_iter`` iterations.
 
     Parameters

@@ -5,9 +5,9 @@ Introduced in ``notebooks/01_audio_features.ipynb``.
 Conventions, the same in every function:
 
 - Feature matrices come in voicelab's **time-major** layout ``[frames, bins]`` (see
-  :mod:`voicelab.features`); the functions transpose for ``imshow`` themselves.
+  :mod:`voicelab.dsp.features`); the functions transpose for ``imshow`` themselves.
 - Time axes are in seconds. Frame ``i`` of a centred STFT is drawn centred on
-  ``i * hop_length / sr``, the time :func:`voicelab.features.f0` reports for it.
+  ``i * hop_length / sr``, the time :func:`voicelab.dsp.features.f0` reports for it.
 - Each function takes ``ax=None`` (a new figure when ``None``) and returns the
   ``Axes`` it drew on (grids return the ``Figure``), so a figure can be composed
   from several calls and closed with ``plt.close(ax.figure)``.
@@ -17,8 +17,8 @@ Example
 >>> import matplotlib
 >>> matplotlib.use("Agg")
 >>> import numpy as np
->>> from voicelab.features import AudioConfig
->>> from voicelab import plots
+>>> from voicelab.dsp.features import AudioConfig
+>>> from voicelab.ui import plots
 >>> ax = plots.waveform(np.zeros(16000, dtype="float32"), sr=16000)
 >>> ax.get_xlabel()
 'time (s)'
@@ -35,9 +35,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
-from voicelab.audio import check_audio, check_sr
+from voicelab.dsp.audio import check_audio, check_sr
+from voicelab.dsp.features import AudioConfig, frames_to_seconds
 from voicelab.errors import ParameterError
-from voicelab.features import AudioConfig, frames_to_seconds
 
 KINDS = ("linear", "mel", "mfcc")
 
@@ -139,7 +139,7 @@ def spectrogram(
         Where to draw; a new ``10 x 3.5`` inch figure when ``None``.
     title, cbar_label : str or None
         Axes title and colorbar label (defaults name ``kind`` and its unit: dB for
-        ``"linear"``, natural log for ``"mel"``, as :mod:`voicelab.features` makes them).
+        ``"linear"``, natural log for ``"mel"``, as :mod:`voicelab.dsp.features` makes them).
     colorbar : bool
         Draw a colorbar beside the axes.
     vmin, vmax : float, optional
@@ -272,7 +272,7 @@ def mel_filterbank(
     Parameters
     ----------
     fb : array, shape ``[n_fft // 2 + 1, n_mels]`` (or its transpose)
-        The filterbank :func:`voicelab.features.mel_filterbank` returns.
+        The filterbank :func:`voicelab.dsp.features.mel_filterbank` returns.
     config : AudioConfig
         Gives ``sr`` and ``n_fft`` for the Hz axis.
     """
@@ -483,52 +483,120 @@ def losses(
     *,
     keys: Sequence[str] | None = None,
     ax: Axes | None = None,
-    xlabel: str = "epoch",
+    table: str = "epochs",
     logy: bool = False,
     title: str | None = "Training curves",
 ) -> Axes:
-    """Training curves: every series of a Keras ``History`` (or a dict of lists).
+    """Training curves against the optimizer step, from a run's history (or a Keras ``History``).
 
     A ``val_<name>`` series is drawn dashed in the colour of ``<name>``.
 
     Parameters
     ----------
-    history : ``keras.callbacks.History`` or dict ``name -> list of float``
-        ``model.fit(...)``'s return value, or its ``.history`` dict.
+    history : dict or ``keras.callbacks.History``
+        ``Run.history`` of :func:`voicelab.train.train_or_load` (the ``table`` is drawn,
+        x = step), or a dict ``name -> list of float`` / ``model.fit``'s return value
+        (x = epoch, from 1).
     keys : sequence of str, optional
         The series to draw (default: all).
-    xlabel : str
-        What one step on the x axis is (``"epoch"``, ``"step"``); x starts at 1.
+    table : {"epochs", "steps"}
+        Which table of a run's history: the epoch means (validation included) or the
+        per-step values.
 
     Example
     -------
-    >>> ax = losses({"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6]})
-    >>> [line.get_label() for line in ax.get_lines()]
-    ['loss', 'val_loss']
+    >>> ax = losses({"steps": {}, "epochs": {"loss": [[10, 1.0], [20, 0.5]], "val_loss": [[10, 1.1], [20, 0.7]]}})
+    >>> [line.get_label() for line in ax.get_lines()], ax.get_xlabel()
+    (['loss', 'val_loss'], 'step')
     """
     history = getattr(history, "history", history)
     if not isinstance(history, Mapping) or not history:
-        raise ParameterError(f"history must be a non-empty dict of lists or a Keras History, got {type(history).__name__}")
-    keys = list(history) if keys is None else list(keys)
-    missing = [k for k in keys if k not in history]
+        raise ParameterError(f"history must be a run's history, a dict of lists or a Keras History, "
+                             f"got {type(history).__name__}")
+    by_step = table in history and isinstance(history[table], Mapping)
+    series = history[table] if by_step else history
+    keys = list(series) if keys is None else list(keys)
+    missing = [k for k in keys if k not in series]
     if missing:
-        raise ParameterError(f"keys {missing} not in history (it has {list(history)})")
+        raise ParameterError(f"keys {missing} not in history (it has {list(series)})")
     ax = _new_axes(ax, (7, 3.5))
     colors: dict[str, Any] = {}
     for key in sorted(keys, key=lambda k: k.startswith("val_")):
-        values = np.asarray(history[key], dtype=float).ravel()
+        if by_step:
+            points = np.asarray(series[key], dtype=float).reshape(-1, 2)
+            x, values = points[:, 0], points[:, 1]
+        else:
+            values = np.asarray(series[key], dtype=float).ravel()
+            x = np.arange(1, len(values) + 1)
         base = key.removeprefix("val_")
         style = {"linestyle": "--"} if key.startswith("val_") else {}
         if base in colors:
             style["color"] = colors[base]
-        (line,) = ax.plot(np.arange(1, len(values) + 1), values, label=key, **style)
+        if len(x) < 10:
+            style["marker"] = "."
+        (line,) = ax.plot(x, values, label=key, **style)
         colors.setdefault(base, line.get_color())
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel("step" if by_step else "epoch")
     ax.set_ylabel("value")
     ax.grid(True, alpha=0.3)
     ax.legend()
     if title:
         ax.set_title(title)
     return ax
+
+
+def alignment(
+    log_attention: np.ndarray,
+    path: np.ndarray,
+    mel: np.ndarray,
+    symbols: Sequence[str],
+    *,
+    config: AudioConfig,
+    title: str = "",
+) -> Figure:
+    """An aligner's soft alignment with the monotonic path on it (top), durations over the mel (bottom).
+
+    Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``.
+
+    Parameters
+    ----------
+    log_attention : np.ndarray
+        ``[frames, symbols]`` log-probabilities of one unpadded utterance.
+    path : np.ndarray
+        ``[frames, symbols]`` 0/1 monotonic alignment (``monotonic_alignment_search``).
+    mel : np.ndarray
+        ``[frames, n_mels]`` log-mel of the utterance.
+    symbols : sequence of str
+        The symbol names, one per column.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> path = np.array([[1, 0], [1, 0], [0, 1]])
+    >>> fig = alignment(np.log(np.full((3, 2), 0.5)), path, np.zeros((3, 80)), ["AH0", "."],
+    ...                 config=AudioConfig())
+    >>> len(fig.axes) >= 2
+    True
+    """
+    log_attention, path, mel = (np.asarray(a) for a in (log_attention, path, mel))
+    if log_attention.shape != path.shape or log_attention.shape[0] != len(mel) \
+            or log_attention.shape[1] != len(symbols):
+        raise ParameterError(f"shapes do not match: log_attention {log_attention.shape}, path {path.shape}, "
+                             f"mel {mel.shape}, {len(symbols)} symbols")
+    n_frames, n_symbols = path.shape
+    durations = path.sum(axis=0)
+    fig, (ax_soft, ax_mel) = plt.subplots(2, 1, figsize=(12, 7), layout="constrained")
+    ax_soft.imshow(np.exp(log_attention).T, origin="lower", aspect="auto", cmap="Blues", interpolation="nearest")
+    frames, sym = np.nonzero(path)
+    ax_soft.plot(frames, sym, color="tab:red", linewidth=1, label="monotonic alignment search")
+    ax_soft.set(xlabel="mel frame", ylabel="symbol", title=title or "Soft alignment and the best monotonic path")
+    ax_soft.set_yticks(np.arange(n_symbols), list(symbols), fontsize=6)
+    ax_soft.legend(loc="upper left")
+    spectrogram(mel, config=config, kind="mel", ax=ax_mel, title="Durations over the mel")
+    bounds = np.cumsum(durations) * config.frame_seconds
+    for start, end, s in zip(np.r_[0, bounds[:-1]], bounds, symbols):
+        ax_mel.axvline(end, color="white", linewidth=0.5, alpha=0.7)
+        ax_mel.text((start + end) / 2, config.n_mels - 6, s, color="white", fontsize=6, ha="center", rotation=90)
+    return fig

@@ -1,4 +1,4 @@
-"""Audio features: STFT, mel, MFCC, f0 and energy (inversion: ``voicelab.griffin_lim``).
+"""Audio features: STFT, mel, MFCC, f0 and energy (inversion: ``voicelab.dsp.griffin_lim``).
 
 Introduced in ``notebooks/01_audio_features.ipynb``.
 
@@ -16,8 +16,11 @@ import warnings
 import numpy as np
 import scipy.fft
 
-from voicelab.audio import check_audio
+from voicelab.dsp.audio import check_audio
 from voicelab.errors import AudioError, ParameterError
+
+MEL_FLOOR = 1e-5
+"""Floor of every log-mel in the kit: ``log(1e-5) = -11.5`` is the log of silence."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,13 +96,21 @@ class AudioConfig:
         """Frames a centred STFT gives for ``n_samples`` samples."""
         return 1 + n_samples // self.hop_length
 
+    def n_samples(self, n_frames: int) -> int:
+        """Samples a vocoder writes for ``n_frames`` mel frames: ``n_frames * hop_length``.
+
+        Every vocoder of the kit (Griffin-Lim, MelGAN) and the TTS use this length, so
+        their outputs line up sample for sample.
+        """
+        return n_frames * self.hop_length
+
 
 # ------------------------------------------------------------------ spectrogram
 
 
 def _check_config(config: object) -> AudioConfig:
     if not isinstance(config, AudioConfig):
-        raise ParameterError(f"config={config!r} must be a voicelab.features.AudioConfig")
+        raise ParameterError(f"config={config!r} must be a voicelab.dsp.features.AudioConfig")
     return config
 
 
@@ -239,7 +250,7 @@ def melspectrogram(y: np.ndarray, *, config: AudioConfig = AudioConfig(),
     return magnitude(y, config=config, power=power) @ _mel_filterbank(_check_config(config))
 
 
-def log_mel(mel: np.ndarray, *, floor: float = 1e-5) -> np.ndarray:
+def log_mel(mel: np.ndarray, *, floor: float = MEL_FLOOR) -> np.ndarray:
     """Natural log of a mel spectrogram, ``log(max(mel, floor))``.
 
     The floor (-11.5 at the default) keeps silence finite; it is the usual TTS
@@ -259,6 +270,19 @@ def log_mel(mel: np.ndarray, *, floor: float = 1e-5) -> np.ndarray:
     if not np.all(np.isfinite(mel)):
         raise AudioError("mel holds NaN or infinite values")
     return np.log(np.maximum(mel, floor))
+
+
+def log_melspectrogram(y: np.ndarray, *, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """The log-mel every model of the kit reads and predicts: float32 ``[frames, n_mels]``.
+
+    ``log_mel(melspectrogram(y, config=config))``, floored at :data:`MEL_FLOOR`.
+
+    Example
+    -------
+    >>> log_melspectrogram(np.zeros(16000, np.float32)).shape
+    (63, 80)
+    """
+    return log_mel(melspectrogram(y, config=config)).astype(np.float32)
 
 
 def power_to_db(power: np.ndarray, *, amin: float = 1e-10, top_db: float | None = 80.0) -> np.ndarray:
@@ -289,14 +313,6 @@ def amplitude_to_db(amplitude: np.ndarray, *, amin: float = 1e-5) -> np.ndarray:
     return 20.0 * np.log10(np.maximum(np.asarray(amplitude), amin))
 
 
-def _dct_basis(n_mels: int, n_mfcc: int) -> np.ndarray:
-    """Orthonormal DCT-II basis ``[n_mels, n_mfcc]`` (scipy's ``dct(norm="ortho")``)."""
-    n, k = np.arange(n_mels)[:, None], np.arange(n_mfcc)[None, :]
-    basis = np.cos(np.pi / n_mels * (n + 0.5) * k) * np.sqrt(2.0 / n_mels)
-    basis[:, 0] /= np.sqrt(2.0)
-    return basis
-
-
 def mfcc(y: np.ndarray, *, config: AudioConfig = AudioConfig(), n_mfcc: int = 13,
          top_db: float | None = 80.0) -> np.ndarray:
     """Mel-frequency cepstral coefficients ``[..., frames, n_mfcc]``.
@@ -316,7 +332,7 @@ def mfcc(y: np.ndarray, *, config: AudioConfig = AudioConfig(), n_mfcc: int = 13
     if isinstance(n_mfcc, bool) or not isinstance(n_mfcc, int) or not 0 < n_mfcc <= config.n_mels:
         raise ParameterError(f"n_mfcc={n_mfcc!r} must be an integer in [1, n_mels={config.n_mels}]")
     db = power_to_db(melspectrogram(y, config=config, power=2.0), top_db=top_db)
-    return (db @ _dct_basis(config.n_mels, n_mfcc)).astype(np.float32)
+    return scipy.fft.dct(db, type=2, norm="ortho", axis=-1)[..., :n_mfcc].astype(np.float32)
 
 
 # ------------------------------------------------------------- prosody features

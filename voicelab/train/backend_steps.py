@@ -30,7 +30,7 @@ import keras
 from keras import ops
 
 from voicelab.errors import ParameterError
-from voicelab.training import global_norm
+from voicelab.train.callbacks import global_norm
 
 
 def generator_train_step(model, mel, audio) -> dict:

@@ -1,15 +1,17 @@
-"""Safe-training helpers for any Keras model: blow-up guard, checkpoints, TensorBoard.
+"""The callbacks of the training stack: blow-up guard, checkpoints, interruption.
 
-Introduced in ``notebooks/03_melgan_vocoder.ipynb``. Backend-neutral: these are Keras
-callbacks and ``keras.ops``; they work with ``fit`` on TensorFlow and PyTorch.
+Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb`` (the aligner and the TTS) and
+``notebooks/03_melgan_vocoder.ipynb`` (a GAN: two networks, two optimizers).
+:func:`voicelab.train.train_or_load` wires them for every model; they are plain Keras
+callbacks in ``keras.ops``, so they work with ``fit`` on TensorFlow and PyTorch.
 
 - :class:`BlowUpGuard` watches every step; when a loss or gradient norm turns NaN/inf
-  or explodes, it restores the last good weights *and optimizer state*, halves the
+  or explodes, it restores the last good weights *and optimizer state*, lowers the
   learning rates and records the event, and training goes on.
-- :class:`Checkpoint` saves the whole training state (networks, optimizers, epoch) so
-  a run killed part-way continues where it stopped.
-- :class:`TensorBoardLogger` writes losses and vocoded audio to TensorBoard and keeps
-  them in memory for plots and players.
+- :class:`Checkpoint` saves the whole training state (networks, optimizers, step
+  counter, and whatever JSON state the caller adds: the history, the time spent) so a
+  run killed part-way, even by ``kill -9``, continues where it stopped.
+- :class:`InterruptAfter` stops ``fit`` after a number of batches, as a crash would.
 
 A model with several optimizers (a GAN) lists them in an ``optimizers`` attribute;
 otherwise ``model.optimizer`` is used.
@@ -22,6 +24,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -169,30 +172,33 @@ class Checkpoint(keras.callbacks.Callback):
 
     Saves ``state.weights.h5`` (every network and optimizer variable: both nets and
     both optimizers of a GAN, step counter included) and ``state.json`` (epoch to
-    resume from, global step) at each epoch end and, with ``every_n_steps``, during
-    the epoch. Files are written to a temporary name and renamed, so a run killed
-    while saving keeps the previous state. Resuming a mid-epoch save restarts that
-    epoch with the saved weights: epochs are bookkeeping, the step counter is exact.
-    A step whose logs are not finite is never saved; list :class:`BlowUpGuard` first
-    so that a recovered step is not saved either.
+    resume from, global step, and ``extra_state()``: any JSON the caller keeps with
+    the weights, such as the loss history and the seconds trained) at each epoch end
+    and, with ``every_n_steps``, during the epoch. Files are written to a temporary
+    name and renamed, so a run killed while saving keeps the previous state. Resuming
+    a mid-epoch save restarts that epoch with the saved weights: epochs are
+    bookkeeping, the step counter is exact. A step whose logs are not finite is never
+    saved; list :class:`BlowUpGuard` first so that a recovered step is not saved either.
 
     Example
     -------
     ::
 
-        ckpt = Checkpoint("runs/melgan/ckpt", every_n_steps=500)
-        initial_epoch = ckpt.restore(gan)          # 0 for a fresh run
+        ckpt = Checkpoint("runs/melgan/checkpoint", every_n_steps=500)
+        initial_epoch, state = ckpt.restore(gan)      # (0, {}) for a fresh run
         gan.fit(data, epochs=100, initial_epoch=initial_epoch, callbacks=[ckpt])
     """
 
     WEIGHTS, META = "state.weights.h5", "state.json"
 
-    def __init__(self, directory: str | os.PathLike, *, every_n_steps: int | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike, *, every_n_steps: int | None = None,
+                 extra_state: Callable[[], dict] | None = None) -> None:
         super().__init__()
         if every_n_steps is not None and every_n_steps < 1:
             raise ParameterError(
                 f"every_n_steps={every_n_steps} must be a positive integer or None")
         self.directory, self.every_n_steps, self._epoch = os.fspath(directory), every_n_steps, 0
+        self.extra_state = extra_state
 
     def on_epoch_begin(self, epoch, logs=None) -> None:
         self._epoch = epoch
@@ -211,111 +217,53 @@ class Checkpoint(keras.callbacks.Callback):
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, self.WEIGHTS)
         self.model.save_weights(path + ".tmp.weights.h5")
-        os.replace(path + ".tmp.weights.h5", path)
-        meta = {"epoch": epoch, "step": global_step(self.model)}
+        meta = {"epoch": epoch, "step": global_step(self.model),
+                **(self.extra_state() if self.extra_state else {})}
         with open(os.path.join(self.directory, self.META + ".tmp"), "w") as f:
             json.dump(meta, f)
+        os.replace(path + ".tmp.weights.h5", path)
         os.replace(os.path.join(self.directory, self.META + ".tmp"),
                    os.path.join(self.directory, self.META))
 
-    def restore(self, model) -> int:
-        """Load the saved state into ``model`` (compiled); return the epoch to resume at."""
-        if not model_optimizers(model):
+    def restore(self, model) -> tuple[int, dict]:
+        """Load the saved state into ``model`` (compiled): ``(epoch to resume at, state.json)``.
+
+        ``(0, {})`` when nothing was saved. Optimizers not built yet are built first,
+        so their moments are restored too, not skipped.
+        """
+        optimizers = model_optimizers(model)
+        if not optimizers:
             raise ParameterError("compile the model before Checkpoint.restore: "
                                  "the optimizers' state is restored too")
         path = os.path.join(self.directory, self.WEIGHTS)
         if not os.path.isfile(path):
-            return 0
+            return 0, {}
+        if len(optimizers) == 1 and not optimizers[0].built:
+            optimizers[0].build(model.trainable_variables)
         model.load_weights(path)
         with open(os.path.join(self.directory, self.META)) as f:
-            return int(json.load(f)["epoch"])
+            meta = json.load(f)
+        return int(meta["epoch"]), meta
 
 
-class TensorBoardLogger(keras.callbacks.Callback):
-    """Losses every ``every_n_steps`` steps and vocoded audio every epoch, to TensorBoard.
+class TrainingInterrupted(RuntimeError):
+    """Raised by :class:`InterruptAfter`; stands for a crash, a pre-emption or Ctrl-C."""
 
-    ``mels [B, frames, n_mels]`` are vocoded with ``model.generator`` (or ``model``)
-    at each epoch end. Writer: ``tf.summary`` on the TensorFlow backend,
-    ``torch.utils.tensorboard`` on PyTorch, each falling back to the other; both need
-    the ``tensorboard`` package. Without it nothing is written (one warning) but all is kept in
-    memory: :attr:`scalars` (``{name: [(step, value), ...]}``) and :attr:`audio`
-    (``[(step, waves [B, samples]), ...]``) for plots and players in a notebook.
+
+class InterruptAfter(keras.callbacks.Callback):
+    """Raise :class:`TrainingInterrupted` once ``batches`` training batches have run.
+
+    Counts batches over the whole ``fit`` call, across epochs: a notebook (or a test)
+    interrupts a run with it and shows that calling ``train_or_load`` again resumes.
     """
 
-    def __init__(self, log_dir: str | os.PathLike, mels=None, *, sr: int,
-                 every_n_steps: int = 10) -> None:
+    def __init__(self, batches: int) -> None:
         super().__init__()
-        self.log_dir, self.sr, self.every_n_steps = os.fspath(log_dir), sr, every_n_steps
-        self.mels = None if mels is None else np.asarray(mels, dtype="float32")
-        self.scalars: dict[str, list] = collections.defaultdict(list)
-        self.audio: list = []
-        self._writer = None
+        if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
+            raise ParameterError(f"batches={batches!r} must be a positive integer")
+        self.batches, self.seen = batches, 0
 
     def on_train_batch_end(self, batch, logs=None) -> None:
-        step = global_step(self.model)
-        if step % self.every_n_steps == 0:
-            for name, value in (logs or {}).items():
-                self.scalars[name].append((step, float(value)))
-                self._write("scalar", f"train/{name}", float(value), step)
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        if self.mels is None:
-            return
-        generator = getattr(self.model, "generator", self.model)
-        waves = np.asarray(ops.convert_to_numpy(generator(self.mels, training=False)))[..., 0]
-        step = global_step(self.model)
-        self.audio.append((step, waves))
-        for i, wave in enumerate(waves):
-            self._write("audio", f"vocoded/{i}", wave, step)
-
-    def on_train_end(self, logs=None) -> None:
-        if self._writer not in (None, False):
-            self._writer[1].flush()
-
-    def _write(self, kind: str, name: str, value, step: int) -> None:
-        if self._writer is None:
-            self._writer = _open_writer(self.log_dir)
-        if self._writer is False:
-            return
-        flavour, writer = self._writer
-        if flavour == "tf":
-            import tensorflow as tf
-
-            with writer.as_default(step=step):
-                if kind == "scalar":
-                    tf.summary.scalar(name, value)
-                else:
-                    tf.summary.audio(name, np.clip(value, -1, 1)[None, :, None], self.sr)
-        elif kind == "scalar":
-            writer.add_scalar(name, value, step)
-        else:
-            writer.add_audio(name, np.clip(value, -1, 1), step, sample_rate=self.sr)
-
-
-def _open_writer(log_dir: str):
-    """``("tf", writer)``, ``("torch", writer)``, or ``False`` when TensorBoard is missing.
-
-    The backend's own writer comes first: TensorFlow imported into a PyTorch session
-    could claim the GPU's memory.
-    """
-    def tf_writer():
-        import tensorboard  # noqa: F401  (tf.summary's ops live in this package)
-        import tensorflow as tf
-
-        return tf.summary.create_file_writer(log_dir)
-
-    def torch_writer():
-        from torch.utils.tensorboard import SummaryWriter
-
-        return SummaryWriter(log_dir)
-
-    writers = {"tf": tf_writer, "torch": torch_writer}
-    order = ("torch", "tf") if keras.backend.backend() == "torch" else ("tf", "torch")
-    for flavour in order:
-        try:
-            return flavour, writers[flavour]()
-        except ImportError:
-            continue
-    warnings.warn("TensorBoardLogger: the tensorboard package is not installed; "
-                  "losses and audio are kept in memory only", RuntimeWarning, stacklevel=3)
-    return False
+        self.seen += 1
+        if self.seen >= self.batches:
+            raise TrainingInterrupted(f"training interrupted after {self.seen} batches")

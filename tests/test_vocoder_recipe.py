@@ -1,0 +1,84 @@
+"""Notebook 03's recipe: profile sizes, the training plan, train-or-load, the kit's vocoder, the metric table."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from voicelab import ParameterError
+from voicelab.data.manifest import Manifest
+from voicelab.dsp.features import AudioConfig
+from voicelab.evaluation.tables import format_table
+from voicelab.evaluation.vocoders import METRICS, evaluate_vocoders, metric_table
+from voicelab.recipes import vocoder as recipe_module
+from voicelab.recipes.vocoder import TrainingPlan, load_vocoder, recipe
+
+
+def test_profile_sizes_grow_and_keep_the_hop():
+    sizes = [recipe(p).model.generator_channels for p in ("smoke", "quick", "full")]
+    assert sizes == sorted(sizes) and sizes[-1] == 512
+    assert np.prod(recipe("quick").model.factors) == AudioConfig().hop_length
+    with pytest.raises(ParameterError, match="profile='huge'"):
+        recipe("huge")
+
+
+def test_metric_table_averages_per_group():
+    rows = [{"system": s, "speaker": k, "pesq_wb": v, "stoi": v / 4, "mcd": 10 - v, "sc": v / 10}
+            for s, k, v in [("a", "x", 2.0), ("a", "y", 4.0), ("b", "x", 1.0)]]
+    table = metric_table(rows)
+    assert [(r["system"], r["n"], r["pesq_wb"]) for r in table] == [("a", 2, 3.0), ("b", 1, 1.0)]
+    assert len(metric_table(rows, by=("speaker", "system"))) == 3
+    assert format_table(table).splitlines()[0].split() == ["system", "n", *METRICS]
+
+
+def test_ground_truth_scores_perfectly_and_noise_does_not(smoke_corpus, rng):
+    utts = Manifest(list(smoke_corpus.filter(split="test", emotion="neutral"))[:1], smoke_corpus.root)
+    noise = lambda mel: 0.05 * rng.standard_normal(len(mel) * 256).astype(np.float32)  # noqa: E731
+    rows = evaluate_vocoders(utts, {"ground truth": None, "noise": noise})
+    truth, bad = rows
+    assert truth["sc"] == pytest.approx(0.0, abs=1e-6) and truth["stoi"] > 0.99 and truth["pesq_wb"] > 4.0
+    assert bad["sc"] > 0.5 and bad["pesq_wb"] < truth["pesq_wb"] and bad["mcd"] > truth["mcd"]
+
+
+def test_training_plan_checks_its_steps_and_makes_phases():
+    with pytest.raises(ParameterError, match="warmup_steps=5 must be in"):
+        TrainingPlan(steps=5, batch_size=2, segment_frames=16, warmup_steps=5)
+    with pytest.raises(ParameterError, match="must be >= 1"):
+        TrainingPlan(steps=5, batch_size=0, segment_frames=16)
+    plan = TrainingPlan(steps=1700, batch_size=4, segment_frames=32, warmup_steps=1400)
+    assert [(p.name, p.epochs) for p in plan.phases(100)] == [("warmup", 14), ("gan", 3)]
+    for profile in ("smoke", "quick", "full"):
+        r = recipe(profile)
+        ablation = r.ablation("paper")
+        assert ablation.plan.warmup_steps == 0 and ablation.plan.steps == r.ablation_steps
+        assert ablation.plan.batch_size == r.plan.batch_size and ablation.model.ablation == "paper"
+
+
+def test_train_or_load_trains_saves_then_loads_and_becomes_the_kits_vocoder(smoke_corpus, tmp_path, capsys):
+    train = Manifest(list(smoke_corpus.filter(split="train", emotion="neutral"))[:4], smoke_corpus.root)
+    r = dataclasses.replace(recipe("smoke"), plan=TrainingPlan(steps=4, batch_size=2, segment_frames=16,
+                                                               warmup_steps=2, steps_per_epoch=2))
+    mel = np.full((8, r.model.audio.n_mels), -5.0, np.float32)
+    gl = load_vocoder("smoke", data_dir=tmp_path)
+    assert "Griffin-Lim, 8 iterations. No trained MelGAN" in capsys.readouterr().out
+    assert gl(mel).shape == (8 * 256,)
+
+    run = recipe_module.train_or_load(r, train, models_dir=tmp_path / "models", snapshot_mels=mel[None],
+                                      verbose=0)
+    folder = tmp_path / "models" / "melgan-smoke"
+    assert (folder / "model.keras").is_file() and (folder / "checkpoint" / "state.json").is_file()
+    history = run.history
+    assert all(np.isfinite(v) for _, v in history["steps"]["g_loss"]) and history["events"] == []
+    # one epoch of 2 warm-up steps (no discriminator loss), then one of 2 GAN steps
+    d_loss = [v for _, v in history["epochs"]["d_loss"]]
+    assert len(d_loss) == 2 and d_loss[0] == 0.0 and d_loss[-1] > 0.0
+    assert run.info["steps"] == 4 and [p["name"] for p in run.info["phases"]] == ["warmup", "gan"]
+    assert [s for s, _ in run.audio] == [2, 4] and run.audio[-1][1].shape == (1, 8 * 256)
+
+    again = recipe_module.train_or_load(r, train, models_dir=tmp_path / "models")
+    assert again.loaded and again.history == run.history and len(again.audio) == 2
+    vocode = load_vocoder("smoke", data_dir=tmp_path)
+    assert "MelGAN from" in capsys.readouterr().out
+    np.testing.assert_allclose(vocode(mel), np.asarray(run.model(mel[None]))[0, :, 0], atol=1e-5)

@@ -1,0 +1,228 @@
+"""Recipe of notebook 02: the aligner and the two TTS models of each profile, trained or loaded, and scored.
+
+Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``; ``benchmarks/evaluate_tts.py``
+imports the same recipe, so it rebuilds and scores exactly what the notebook trained.
+
+- :class:`TTSRecipe` / :func:`recipe`: every size, learning rate and epoch count of a
+  profile, in one frozen dataclass (``dataclasses.replace`` changes a field in plain sight).
+- :func:`prepare`: the corpus, its neutral splits, the batches and the mel statistics.
+- :func:`train_or_load_aligner`, :func:`durations`, :func:`train_or_load_tts`: the
+  three trainings, each through :func:`voicelab.train.train_or_load`.
+- :func:`load_tts`: a trained TTS model and its speakers (notebook 03, benchmarks).
+- :func:`evaluate`: per-speaker MCD, WER ratio and similarity on the test sentences.
+
+Run folders: ``DATA_DIR/models/aligner-<profile>/`` and ``DATA_DIR/models/tts-<profile>-<voice>/``.
+
+Example
+-------
+>>> r = recipe("quick")
+>>> r.tts_epochs, r.width, r.units, r.learning_rate
+(28, 96, 64, 0.002)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from voicelab.data import build_corpus
+from voicelab.data.durations import DurationBatches
+from voicelab.data.manifest import Manifest
+from voicelab.data.pipeline import SpeechBatches
+from voicelab.dsp.features import AudioConfig
+from voicelab.errors import ParameterError
+from voicelab.evaluation import metrics
+from voicelab.evaluation.tts import evaluate_voices
+from voicelab.models.align import AlignerConfig, build_aligner, durations_by_id
+from voicelab.models.tts import VOICES, TTSConfig, build_tts
+from voicelab.profiles import check_profile, pick
+from voicelab.train import Run, load_run
+from voicelab.train import train_or_load as train_run
+from voicelab.vocoders import Vocoder
+
+
+@dataclasses.dataclass(frozen=True)
+class TTSRecipe:
+    """Everything notebook 02 trains and measures in one profile.
+
+    Attributes
+    ----------
+    profile : str
+    align_epochs, tts_epochs : int
+        Epochs of the aligner and of each TTS model.
+    batch_size : int
+    width, units, voice_dim : int
+        Conv channels, LSTM units per direction, voice vector size of the TTS model.
+    dropout : float
+    align_learning_rate, learning_rate : float
+        Adam's rate for the aligner and for the TTS models.
+    n_eval : int
+        Test sentences per speaker in the evaluation.
+    gl_iters : int
+        Griffin-Lim iterations where Griffin-Lim is the vocoder.
+    audio : AudioConfig
+    """
+
+    profile: str
+    align_epochs: int
+    tts_epochs: int
+    batch_size: int
+    width: int
+    units: int
+    voice_dim: int
+    dropout: float
+    align_learning_rate: float
+    learning_rate: float
+    n_eval: int
+    gl_iters: int
+    audio: AudioConfig = AudioConfig()
+
+    def aligner_config(self, mel_mean: float, mel_std: float) -> AlignerConfig:
+        """The aligner, normalising mels with the training set's statistics."""
+        return AlignerConfig(mel_mean=mel_mean, mel_std=mel_std)
+
+    def tts_config(self, voice: str, *, n_speakers: int, mel_mean: float, mel_std: float) -> TTSConfig:
+        """The TTS model with a ``"speaker"`` id embedding or a ``"reference"`` encoder."""
+        w, u = self.width, self.units
+        return TTSConfig(n_speakers=n_speakers, voice=voice, embed_dim=w, encoder_filters=w,
+                         encoder_units=u, voice_dim=self.voice_dim, reference_filters=w,
+                         reference_units=u, duration_filters=w, decoder_filters=w, decoder_units=u,
+                         postnet_filters=w, dropout=self.dropout, mel_mean=mel_mean, mel_std=mel_std)
+
+
+def recipe(profile: str) -> TTSRecipe:
+    """Notebook 02's recipe for ``profile`` (measured: ``quick`` trains in about 12 minutes on 2 cores).
+
+    Example
+    -------
+    >>> recipe("smoke").tts_epochs
+    2
+    """
+    check_profile(profile)
+    return TTSRecipe(
+        profile=profile,
+        align_epochs=pick(profile, smoke=2, quick=6, full=40),
+        tts_epochs=pick(profile, smoke=2, quick=28, full=300),
+        batch_size=pick(profile, smoke=16, quick=16, full=32),
+        width=pick(profile, smoke=16, quick=96, full=256),
+        units=pick(profile, smoke=8, quick=64, full=192),
+        voice_dim=pick(profile, smoke=8, quick=32, full=64),
+        dropout=pick(profile, smoke=0.0, quick=0.1, full=0.1),
+        align_learning_rate=3e-3,
+        learning_rate=2e-3,
+        n_eval=pick(profile, smoke=1, quick=6, full=30),
+        gl_iters=pick(profile, smoke=8, quick=48, full=100),
+    )
+
+
+@dataclasses.dataclass
+class TTSData:
+    """The data notebook 02 trains on: neutral clips, split by sentence, batched."""
+
+    corpus: Manifest
+    train: Manifest
+    valid: Manifest
+    test: Manifest
+    speakers: list[str]
+    batches: dict[str, SpeechBatches]
+    mel_mean: float
+    mel_std: float
+
+
+def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, seed: int = 0,
+            corpus: Manifest | None = None) -> TTSData:
+    """Build (or open) ``DATA_DIR/corpus-<profile>``, batch its neutral splits, measure the mels.
+
+    ``corpus`` replaces the kit's corpus with any manifest (e.g. ``read_ljspeech``'s).
+    """
+    data_dir = Path(data_dir)
+    if corpus is None:
+        corpus = build_corpus(data_dir / f"corpus-{r.profile}", profile=r.profile, seed=seed)
+    neutral = corpus.filter(emotion="neutral")
+    if not len(neutral):
+        raise ParameterError(f"{corpus.root}: no neutral utterances to train on")
+    splits = {s: neutral.filter(split=s) for s in ("train", "valid", "test")}
+    speakers = list(corpus.speakers)
+    batches = {name: SpeechBatches(splits[name], config=r.audio, batch_size=r.batch_size, speakers=speakers,
+                                   seed=seed, cache_dir=data_dir / "cache", with_audio=False,
+                                   shuffle=(name == "train"))
+               for name in ("train", "valid")}
+    mels = np.concatenate([batches["train"].features.mel(u) for u in splits["train"]])
+    return TTSData(corpus, splits["train"], splits["valid"], splits["test"], speakers, batches,
+                   float(np.mean(mels)), float(np.std(mels)))
+
+
+def train_or_load_aligner(r: TTSRecipe, data: TTSData, *, models_dir: str | os.PathLike,
+                          retrain: bool = False, verbose: int | str = 2, callbacks=()) -> Run:
+    """The aligner of notebook 02, section 2 (``models_dir/aligner-<profile>/``)."""
+    return train_run(
+        Path(models_dir) / f"aligner-{r.profile}",
+        build=lambda: build_aligner(r.aligner_config(data.mel_mean, data.mel_std), r.audio.n_mels,
+                                    learning_rate=r.align_learning_rate),
+        train=data.batches["train"], valid=data.batches["valid"], epochs=r.align_epochs,
+        retrain=retrain, config={"recipe": r, "speakers": data.speakers}, callbacks=callbacks,
+        verbose=verbose)
+
+
+def durations(aligner, data: TTSData) -> dict:
+    """Utterance id -> frames per symbol, for every training and validation clip (aligner + MAS)."""
+    out = {}
+    for batches in data.batches.values():
+        out |= durations_by_id(aligner, batches)
+    return out
+
+
+def train_or_load_tts(r: TTSRecipe, data: TTSData, voice: str, *, durations: dict,
+                      models_dir: str | os.PathLike, retrain: bool = False, verbose: int | str = 2,
+                      callbacks=()) -> Run:
+    """A TTS model with a ``"speaker"`` id or ``"reference"`` voice (``models_dir/tts-<profile>-<voice>/``)."""
+    if voice not in VOICES:
+        raise ParameterError(f"voice={voice!r} is not one of {VOICES}")
+    config = r.tts_config(voice, n_speakers=len(data.speakers), mel_mean=data.mel_mean, mel_std=data.mel_std)
+    return train_run(
+        Path(models_dir) / f"tts-{r.profile}-{voice}",
+        build=lambda: build_tts(config, r.audio, learning_rate=r.learning_rate),
+        train=DurationBatches(data.batches["train"], durations),
+        valid=DurationBatches(data.batches["valid"], durations),
+        epochs=r.tts_epochs, retrain=retrain, config={"recipe": r, "speakers": data.speakers},
+        callbacks=callbacks, verbose=verbose)
+
+
+def load_tts(profile: str, voice: str = "speaker", *, data_dir: str | os.PathLike) -> tuple[object, list[str], Run]:
+    """``(model, speakers, run)`` of a TTS model trained by notebook 02 in ``profile``."""
+    run = load_run(Path(data_dir) / "models" / f"tts-{check_profile(profile)}-{voice}",
+                   hint=f"run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={profile!r} first")
+    return run.model, list(run.info["config"]["speakers"]), run
+
+
+def references(data: TTSData) -> dict[str, str]:
+    """The clip each speaker is cloned from by the reference-encoder model: its first training clip."""
+    return {s: data.corpus.audio_path(data.train.filter(speaker=s)[0]) for s in data.speakers}
+
+
+def evaluation_set(r: TTSRecipe, test: Manifest, *, n_eval: int | None = None) -> Manifest:
+    """The first ``n_eval`` (default ``r.n_eval``) test sentences, every speaker's rendition."""
+    ids = sorted({u.sentence_id for u in test})[: n_eval or r.n_eval]
+    return test.filter(sentence_id=ids)
+
+
+def evaluate(r: TTSRecipe, models: dict, *, test: Manifest, speakers: list[str],
+             references: dict | None = None, vocoder: Vocoder | None = None, n_eval: int | None = None,
+             transcriber=None, truth_transcripts: dict | None = None, progress: bool = False) -> dict[str, dict]:
+    """Score each of ``models`` (voice -> model) on the evaluation set: voice -> speaker -> figures.
+
+    ``references`` (speaker -> clip, :func:`references`) is needed by a reference-encoder
+    model. The recordings are transcribed once for all models (and, passing the same
+    ``truth_transcripts`` dict, for later calls too). ``vocoder`` replaces Griffin-Lim
+    (``r.gl_iters`` iterations).
+    """
+    judge = transcriber or metrics.Transcriber()
+    truth_transcripts = {} if truth_transcripts is None else truth_transcripts
+    eval_set = evaluation_set(r, test, n_eval=n_eval)
+    return {voice: evaluate_voices(model, eval_set, speakers=speakers, references=references, config=r.audio,
+                                   n_iter=r.gl_iters, transcriber=judge, truth_transcripts=truth_transcripts,
+                                   vocoder=vocoder, progress=progress)
+            for voice, model in models.items()}

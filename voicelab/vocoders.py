@@ -1,0 +1,66 @@
+"""The kit's vocoder interface: a vocoder is a function ``log-mel [frames, n_mels] -> audio``.
+
+Introduced in ``notebooks/03_melgan_vocoder.ipynb``. Every notebook that makes sound
+from a mel (02's TTS, 03's comparison, the conversions of 04-05) takes such a function,
+so Griffin-Lim and a trained neural vocoder are interchangeable.
+``voicelab.recipes.vocoder.load_vocoder`` returns the kit's trained default.
+
+Both vocoders here write ``config.n_samples(frames) = frames * hop_length`` samples, so
+their outputs line up with each other and with the recording the mel came from.
+
+Example
+-------
+>>> import numpy as np
+>>> vocode = griffin_lim_vocoder(AudioConfig(), n_iter=2)
+>>> vocode(np.full((20, 80), -3.0, np.float32)).shape
+(5120,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from voicelab.dsp import griffin_lim
+from voicelab.dsp.features import AudioConfig
+from voicelab.errors import ParameterError
+
+Vocoder = Callable[[np.ndarray], np.ndarray]
+"""``log-mel [frames, n_mels] (natural log) -> float32 audio [frames * hop_length]``."""
+
+
+def _check_mel(mel, config: AudioConfig) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float32)
+    if mel.ndim != 2 or mel.shape[1] != config.n_mels:
+        raise ParameterError(f"mel of shape {mel.shape}: a vocoder takes one [frames, {config.n_mels}] log-mel")
+    return mel
+
+
+def griffin_lim_vocoder(config: AudioConfig = AudioConfig(), *, n_iter: int = 32, seed: int = 0) -> Vocoder:
+    """Mel pseudo-inverse, then ``n_iter`` fast Griffin-Lim iterations (notebook 01)."""
+    def vocode(mel: np.ndarray) -> np.ndarray:
+        mel = _check_mel(mel, config)
+        y = griffin_lim.mel_to_audio(np.exp(mel), config=config, n_iter=n_iter, seed=seed,
+                                     length=config.n_samples(len(mel)))
+        return np.asarray(y, dtype=np.float32)
+    vocode.__name__ = f"griffin_lim_{n_iter}"
+    return vocode
+
+
+def neural_vocoder(generator, config: AudioConfig = AudioConfig()) -> Vocoder:
+    """Wrap a trained generator ``[B, frames, n_mels] -> [B, samples, 1]`` (MelGAN's) as a vocoder.
+
+    The output is trimmed or zero-padded to ``config.n_samples(frames)``.
+    """
+    from keras import ops
+    from librosa.util import fix_length
+
+    def vocode(mel: np.ndarray) -> np.ndarray:
+        mel = _check_mel(mel, config)
+        if len(mel) < 4:
+            raise ParameterError(f"mel has {len(mel)} frames: the neural vocoder needs at least 4")
+        y = np.asarray(ops.convert_to_numpy(generator(mel[None], training=False)))[0, :, 0]
+        return fix_length(y.astype(np.float32), size=config.n_samples(len(mel)))
+    vocode.__name__ = generator.name
+    return vocode
