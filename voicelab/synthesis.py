@@ -76,9 +76,22 @@ def _voice_kwargs(model, voice, speakers: Sequence[str] | None, config: AudioCon
     return {"reference_mel": reference_mel(voice, config=config)}
 
 
+def _emotion_id(model, emotion: str | None, emotions: Sequence[str] | None) -> int | None:
+    """The id of ``emotion`` among ``emotions``, checked against the model."""
+    if emotion is None:
+        return None
+    if model.config.n_emotions <= 1:
+        raise ParameterError(f"emotion={emotion!r}: this model was trained without an emotion input")
+    names = list(emotions or [])
+    if emotion not in names:
+        raise ParameterError(f"emotion={emotion!r} is not one of emotions={names}")
+    return names.index(emotion)
+
+
 def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(), speed: float = 1.0,
                n_iter: int = 32, speakers: Sequence[str] | None = None, seed: int = 0,
-               vocoder: Vocoder | None = None):
+               vocoder: Vocoder | None = None, emotion: str | None = None,
+               emotions: Sequence[str] | None = None):
     """Speak ``text_in`` in ``voice``: ``(audio float32, mel [F, n_mels], durations [L])``.
 
     Parameters
@@ -99,6 +112,11 @@ def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(
         Griffin-Lim iterations.
     speakers : sequence of str, optional
         Speaker names in id order, to pick ``voice`` by name.
+    emotion : str, optional
+        For a model trained with an emotion input: one of ``emotions`` (the names in id
+        order, e.g. ``["angry", "happy", "neutral", "sad"]``); default the first.
+    emotions : sequence of str, optional
+        The model's emotion names in id order.
     vocoder : callable, optional
         ``log-mel [F, n_mels] -> audio`` (:mod:`voicelab.vocoders`), e.g. the kit's
         trained default from ``voicelab.recipes.vocoder.load_vocoder``; ``None`` is
@@ -122,7 +140,8 @@ def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(
         raise ParameterError(f"config={config} is not the model's audio_config={model.audio_config}")
     ids = text.text_to_ids(text_in)
     kwargs = _voice_kwargs(model, voice, speakers, config)
-    mel, durations = synthesize_mel(model, ids, speed=speed, **kwargs)
+    mel, durations = synthesize_mel(model, ids, speed=speed, emotion=_emotion_id(model, emotion, emotions),
+                                    **kwargs)
     from librosa.util import fix_length
 
     vocoder = vocoder or griffin_lim_vocoder(config, n_iter=n_iter, seed=seed)

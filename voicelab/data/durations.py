@@ -18,12 +18,14 @@ class DurationBatches(keras.utils.PyDataset):
     """A :class:`~voicelab.data.SpeechBatches` whose batches also carry ``durations [B, L]``.
 
     ``durations`` maps utterance id -> int array of frames per symbol (from the aligner:
-    :func:`durations_by_id`); each must match its utterance's symbols and mel frames.
+    ``voicelab.models.align.durations_by_id``); each must match its utterance's symbols
+    and mel frames. With ``f0=True`` the batches also carry ``f0 [B, F]``, the f0 in Hz
+    of every mel frame (0 where unvoiced and in the padding), for the variance adaptor.
     """
 
-    def __init__(self, batches, durations: Mapping[str, np.ndarray]):
+    def __init__(self, batches, durations: Mapping[str, np.ndarray], *, f0: bool = False):
         super().__init__()
-        self.batches, self.durations = batches, durations
+        self.batches, self.durations, self.with_f0 = batches, durations, f0
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -45,4 +47,10 @@ class DurationBatches(keras.utils.PyDataset):
                                      f"its {batch['token_length'][row]} symbols and {batch['mel_length'][row]} frames")
             out[row, :len(d)] = d
         batch["durations"] = out
+        if self.with_f0:
+            f0 = np.zeros(batch["mel"].shape[:2], np.float32)
+            for row, u in enumerate(utts):
+                hz = self.batches.features.f0(u)[: batch["mel_length"][row]]
+                f0[row, : len(hz)] = hz
+            batch["f0"] = f0
         return batch

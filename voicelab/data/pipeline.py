@@ -122,7 +122,8 @@ class FeatureCache:
         self.manifest = manifest
         self.config = config
         self.root = None if cache_dir is None else Path(cache_dir).expanduser()
-        self._folders = {"mel": f"logmel-{config_key(config)}", "audio": f"audio-{config.sr}"}
+        self._folders = {"mel": f"logmel-{config_key(config)}", "audio": f"audio-{config.sr}",
+                         "f0": f"f0-{config_key(config)}"}
         self.hits = self.misses = 0
 
     def _entry(self, utt: Utterance, kind: str) -> Path | None:
@@ -164,6 +165,19 @@ class FeatureCache:
             return log_melspectrogram(y, config=self.config)
 
         return self._cached(self._entry(utt, "mel"), compute)
+
+    def f0(self, utt: Utterance) -> np.ndarray:
+        """float32 f0 in Hz per mel frame ``[frames]``, 0 where unvoiced (WORLD's DIO, cached).
+
+        Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb`` (the variance adaptor's pitch).
+        """
+        from voicelab.dsp.features import f0
+
+        def compute() -> np.ndarray:
+            hz, _ = f0(self.audio(utt), config=self.config)
+            return hz.astype(np.float32)
+
+        return self._cached(self._entry(utt, "f0"), compute)
 
     def load(self, utt: Utterance, *, audio: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
         """``(audio or None, log-mel)``; with ``audio=False`` and a cached mel, no file is read."""

@@ -22,7 +22,8 @@ from voicelab.vocoders import Vocoder
 def evaluate_voices(model, manifest, *, speakers: Sequence[str], references: Mapping[str, object] | None = None,
                     config: AudioConfig = AudioConfig(), n_iter: int = 32, transcriber=None,
                     progress: bool = False, truth_transcripts: dict | None = None,
-                    vocoder: Vocoder | None = None) -> dict[str, dict[str, float]]:
+                    vocoder: Vocoder | None = None,
+                    emotions: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     """Score the model on ``manifest`` (e.g. the test split), per speaker.
 
     For each utterance: synthesise its text in its speaker's voice (by name, or with
@@ -31,7 +32,9 @@ def evaluate_voices(model, manifest, *, speakers: Sequence[str], references: Map
 
     ``truth_transcripts`` (utterance id -> transcript of the recording) is filled and
     reused, so scoring a second model does not transcribe the recordings again.
-    ``vocoder`` replaces Griffin-Lim (see :func:`voicelab.synthesis.synthesize`).
+    ``vocoder`` replaces Griffin-Lim (see :func:`voicelab.synthesis.synthesize`). A model
+    with an emotion input speaks each sentence in its utterance's emotion (``emotions``:
+    the model's emotion names in id order).
 
     Returns ``speaker -> {"n", "mcd", "wer_synth", "wer_truth", "wer_ratio", "similarity",
     "silent"}`` (``wer_ratio`` is ``wer_synth / wer_truth``, ``inf`` when the recordings
@@ -50,8 +53,9 @@ def evaluate_voices(model, manifest, *, speakers: Sequence[str], references: Map
         if utt.speaker not in speakers:
             raise ParameterError(f"utterance {utt.id!r} has speaker {utt.speaker!r}, not in {list(speakers)}")
         voice = utt.speaker if model.config.voice == "speaker" else (references or {})[utt.speaker]
+        emotion = utt.emotion if model.config.n_emotions > 1 else None
         y_syn, _, _ = synthesize(model, utt.text, voice=voice, config=config, n_iter=n_iter, speakers=speakers,
-                                 vocoder=vocoder)
+                                 vocoder=vocoder, emotion=emotion, emotions=emotions)
         y_true = vl_audio.load(manifest.audio_path(utt), sr=config.sr)
         r = rows.setdefault(utt.speaker, {k: [] for k in ("mcd", "sim", "ref", "hyp", "truth")})
         r["mcd"].append(metrics.mel_cepstral_distortion(y_true, y_syn, sr=config.sr))

@@ -125,3 +125,18 @@ def duration_loss(durations, log_durations_pred, token_length):
     mask = sequence_mask(token_length, ops.shape(target)[1])
     err = (ops.convert_to_tensor(log_durations_pred) - target) * mask
     return ops.sum(ops.square(err)) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def masked_symbol_mse(target, prediction, token_length):
+    """MSE of per-symbol values ``[B, L]`` (pitch, energy) over the real symbols.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> t = np.array([[1.0, 2.0, 0.0]], "float32"); p = np.array([[1.0, 4.0, 9.0]], "float32")
+    >>> float(masked_symbol_mse(t, p, np.array([2])))
+    2.0
+    """
+    mask = sequence_mask(token_length, ops.shape(target)[1])
+    err = (ops.convert_to_tensor(prediction) - ops.stop_gradient(ops.convert_to_tensor(target))) * mask
+    return ops.sum(ops.square(err)) / ops.maximum(ops.sum(mask), 1.0)

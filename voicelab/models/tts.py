@@ -51,7 +51,8 @@ from voicelab.models.layers import (
     register,
     sequence_mask,
 )
-from voicelab.models.losses import duration_loss, masked_mel_loss
+from voicelab.models.losses import duration_loss, masked_mel_loss, masked_symbol_mse
+from voicelab.models.variance import VarianceAdaptor, symbol_means
 
 VOICES = ("speaker", "reference")
 
@@ -86,6 +87,17 @@ class TTSConfig:
         reads the same normalised mel; set them from the training set.
     duration_loss_weight : float
         Weight of the duration loss against the mel loss.
+    n_emotions, emotion_dim : int
+        With ``n_emotions > 1``, an emotion-id embedding of ``emotion_dim`` is appended to
+        every symbol, like the voice (the batches' ``emotion``); 1 means no emotion input.
+    variance, variance_filters : bool, int
+        A variance adaptor (:mod:`voicelab.models.variance`): per-symbol pitch and energy
+        predictors whose values are embedded and added before the length regulator. It
+        trains on the batches' ``f0 [B, F]`` (Hz, 0 where unvoiced).
+    pitch_mean, pitch_std : float
+        The pitch target is ``(log(f0) - pitch_mean) / pitch_std``; set from the training set.
+    variance_loss_weight : float
+        Weight of the pitch and energy losses.
     """
 
     vocab_size: int | None = None
@@ -109,6 +121,13 @@ class TTSConfig:
     mel_mean: float = -5.0
     mel_std: float = 2.0
     duration_loss_weight: float = 1.0
+    n_emotions: int = 1
+    emotion_dim: int = 16
+    variance: bool = False
+    variance_filters: int = 128
+    pitch_mean: float = 5.0
+    pitch_std: float = 0.3
+    variance_loss_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.vocab_size is None:
@@ -124,8 +143,13 @@ class TTSConfig:
                 raise ParameterError(f"{field.name}={value!r} must be a positive integer")
         if not 0.0 <= self.dropout < 1.0:
             raise ParameterError(f"dropout={self.dropout} must be in [0, 1)")
-        if not self.mel_std > 0:
-            raise ParameterError(f"mel_std={self.mel_std} must be positive")
+        if not self.mel_std > 0 or not self.pitch_std > 0:
+            raise ParameterError(f"mel_std={self.mel_std} and pitch_std={self.pitch_std} must be positive")
+
+    @property
+    def symbol_width(self) -> int:
+        """Channels of a symbol's vector after the voice (and emotion) are appended."""
+        return 2 * self.encoder_units + self.voice_dim + (self.emotion_dim if self.n_emotions > 1 else 0)
 
 
 def length_regulate(x, durations, n_frames):
@@ -306,11 +330,17 @@ class TTSModel(keras.Model):
         else:
             self.reference_encoder = ReferenceEncoder(c.reference_filters, c.reference_units,
                                                       c.voice_dim, c.dropout)
+        self.emotion_embedding = layers.Embedding(c.n_emotions, c.emotion_dim) if c.n_emotions > 1 else None
         self.duration_predictor = DurationPredictor(c.duration_filters, c.duration_kernel, c.dropout)
+        self.variance_adaptor = (VarianceAdaptor(c.symbol_width, c.variance_filters, 3, c.dropout)
+                                 if c.variance else None)
         self.decoder = Decoder(audio_config.n_mels, c.decoder_filters, c.decoder_kernel,
                                c.decoder_units, c.postnet, c.postnet_filters, c.dropout)
         self.mel_loss_tracker = keras.metrics.Mean(name="mel_loss")
         self.duration_loss_tracker = keras.metrics.Mean(name="duration_loss")
+        if c.variance:
+            self.pitch_loss_tracker = keras.metrics.Mean(name="pitch_loss")
+            self.energy_loss_tracker = keras.metrics.Mean(name="energy_loss")
 
     # ------------------------------------------------------------------ passes
     def voice_embedding(self, inputs, training=None):
@@ -328,8 +358,12 @@ class TTSModel(keras.Model):
         token_mask = sequence_mask(inputs["token_length"], ops.shape(tokens)[1])
         h = self.encoder(tokens, inputs["token_length"], training=training)
         voice = self.voice_embedding(inputs, training=training)
-        voice = ops.repeat(voice[:, None, :], ops.shape(h)[1], axis=1) * token_mask[..., None]
-        h = ops.concatenate([h, voice], axis=-1)
+        appended = [voice]
+        if self.emotion_embedding is not None:
+            appended.append(self.emotion_embedding(ops.cast(inputs["emotion"], "int32")))
+        for vector in appended:
+            vector = ops.repeat(vector[:, None, :], ops.shape(h)[1], axis=1) * token_mask[..., None]
+            h = ops.concatenate([h, vector], axis=-1)
         # stop_gradient: the duration loss trains the predictor, not the encoder (Glow-TTS).
         log_durations = self.duration_predictor(ops.stop_gradient(h), token_mask, training=training)
         return h, token_mask, log_durations
@@ -341,12 +375,37 @@ class TTSModel(keras.Model):
         c = self.config
         return before * c.mel_std + c.mel_mean, after * c.mel_std + c.mel_mean, alignment
 
+    def variance_targets(self, inputs, durations, n_frames):
+        """Per-symbol pitch and energy of the recording: ``{"pitch": [B, L], "energy": [B, L]}``.
+
+        Energy: the normalised log-mel averaged over the bands, per frame, then over each
+        symbol's frames. Pitch: ``(log(f0) - pitch_mean) / pitch_std`` averaged over each
+        symbol's voiced frames (0 for a symbol without any).
+        """
+        c = self.config
+        _, alignment = length_regulate(ops.ones_like(ops.cast(durations, "float32"))[..., None],
+                                       durations, n_frames)
+        frame_mask = sequence_mask(inputs["mel_length"], n_frames)
+        energy = ops.mean((ops.convert_to_tensor(inputs["mel"]) - c.mel_mean) / c.mel_std, axis=-1) * frame_mask
+        f0 = ops.convert_to_tensor(inputs["f0"])
+        voiced = ops.cast(f0 > 0, "float32") * frame_mask
+        pitch = (ops.log(ops.maximum(f0, 1.0)) - c.pitch_mean) / c.pitch_std * voiced
+        return {"pitch": symbol_means(pitch, alignment, voiced),
+                "energy": symbol_means(energy, alignment, frame_mask)}
+
     def call(self, inputs, training=None):
         h, token_mask, log_durations = self.encode(inputs, training=training)
         durations = ops.cast(inputs["durations"], "int32") * ops.cast(token_mask, "int32")
-        before, mel, _ = self.decode(h, durations, inputs["mel_length"],
-                                     ops.shape(inputs["mel"])[1], training=training)
-        return {"mel": mel, "mel_before_postnet": before, "log_durations": log_durations}
+        n_frames = ops.shape(inputs["mel"])[1]
+        out = {"log_durations": log_durations}
+        if self.variance_adaptor is not None:
+            targets = self.variance_targets(inputs, durations, n_frames)
+            h, predicted = self.variance_adaptor(h, token_mask, targets["pitch"], targets["energy"],
+                                                 training=training)
+            out |= {"pitch": predicted["pitch"], "energy": predicted["energy"],
+                    "pitch_target": targets["pitch"], "energy_target": targets["energy"]}
+        before, mel, _ = self.decode(h, durations, inputs["mel_length"], n_frames, training=training)
+        return {**out, "mel": mel, "mel_before_postnet": before}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         mel_loss = masked_mel_loss(x["mel"], y_pred["mel_before_postnet"], x["mel_length"])
@@ -355,7 +414,14 @@ class TTSModel(keras.Model):
         dur_loss = duration_loss(x["durations"], y_pred["log_durations"], x["token_length"])
         self.mel_loss_tracker.update_state(mel_loss)
         self.duration_loss_tracker.update_state(dur_loss)
-        return mel_loss + self.config.duration_loss_weight * dur_loss
+        total = mel_loss + self.config.duration_loss_weight * dur_loss
+        if self.variance_adaptor is not None:
+            pitch_loss = masked_symbol_mse(y_pred["pitch_target"], y_pred["pitch"], x["token_length"])
+            energy_loss = masked_symbol_mse(y_pred["energy_target"], y_pred["energy"], x["token_length"])
+            self.pitch_loss_tracker.update_state(pitch_loss)
+            self.energy_loss_tracker.update_state(energy_loss)
+            total = total + self.config.variance_loss_weight * (pitch_loss + energy_loss)
+        return total
 
     def infer(self, inputs, speed=1.0):
         """Inference on a dict batch without ``durations``/``mel``; eager mode only.
@@ -364,6 +430,8 @@ class TTSModel(keras.Model):
         symbol. Returns ``(mel [B, F, n_mels], durations [B, L], alignment [B, F, L])``.
         """
         h, token_mask, log_durations = self.encode(inputs, training=False)
+        if self.variance_adaptor is not None:
+            h, _ = self.variance_adaptor(h, token_mask, training=False)
         frames = ops.round(ops.maximum(ops.expm1(log_durations), 0.0) / speed)
         durations = ops.cast(ops.maximum(frames, 1.0) * token_mask, "int32")
         mel_length = ops.sum(durations, axis=1)
@@ -387,7 +455,11 @@ class TTSModel(keras.Model):
             self.speaker_embedding.build((None,))
         else:
             self.reference_encoder.build((None, None, n_mels))
-        width = 2 * c.encoder_units + c.voice_dim
+        width = c.symbol_width
+        if self.emotion_embedding is not None:
+            self.emotion_embedding.build((None,))
+        if self.variance_adaptor is not None:
+            self.variance_adaptor.build((None, None, width))
         self.duration_predictor.build((None, None, width))
         self.decoder.build((None, None, width))
         self.built = True
@@ -412,7 +484,7 @@ def build_tts(config: TTSConfig, audio_config: AudioConfig, *, learning_rate: fl
 
 
 def synthesize_mel(model: TTSModel, token_ids, *, speaker: int | None = None,
-                   reference_mel: np.ndarray | None = None, speed: float = 1.0):
+                   reference_mel: np.ndarray | None = None, speed: float = 1.0, emotion: int | None = None):
     """Speak one sentence: symbol ids -> ``(mel [F, n_mels], durations [L])`` as numpy.
 
     Parameters
@@ -427,6 +499,8 @@ def synthesize_mel(model: TTSModel, token_ids, *, speaker: int | None = None,
         The voice to clone, for ``voice="reference"``.
     speed : float
         > 1 speaks faster (durations divided by ``speed``), < 1 slower.
+    emotion : int, optional
+        Emotion id, for a model with ``n_emotions > 1`` (default 0, the first emotion).
 
     Returns
     -------
@@ -457,5 +531,12 @@ def synthesize_mel(model: TTSModel, token_ids, *, speaker: int | None = None,
                                  f"{None if ref is None else ref.shape}")
         inputs["reference_mel"] = ref[None]
         inputs["reference_length"] = np.array([ref.shape[0]], "int32")
+    if c.n_emotions > 1:
+        emotion = 0 if emotion is None else emotion
+        if isinstance(emotion, bool) or not isinstance(emotion, (int, np.integer)) or not 0 <= emotion < c.n_emotions:
+            raise ParameterError(f"emotion={emotion!r} must be an id in [0, {c.n_emotions})")
+        inputs["emotion"] = np.array([emotion], "int32")
+    elif emotion not in (None, 0):
+        raise ParameterError(f"emotion={emotion!r}: this model has no emotion input (n_emotions=1)")
     mel, durations, _ = model.infer(inputs, speed=speed)
     return ops.convert_to_numpy(mel)[0], ops.convert_to_numpy(durations)[0]

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from voicelab.data import build_corpus
@@ -63,6 +65,11 @@ class TTSRecipe:
         Test sentences per speaker in the evaluation.
     gl_iters : int
         Griffin-Lim iterations where Griffin-Lim is the vocoder.
+    emotions : bool
+        Train on every emotion of the corpus with an emotion input (four times the
+        clips), instead of the neutral clips only.
+    variance : bool
+        Add the variance adaptor (per-symbol pitch and energy predictors).
     audio : AudioConfig
     """
 
@@ -78,19 +85,37 @@ class TTSRecipe:
     learning_rate: float
     n_eval: int
     gl_iters: int
+    emotions: bool = False
+    variance: bool = False
     audio: AudioConfig = AudioConfig()
+
+    def run_name(self, model: str) -> str:
+        """Run folder name: ``aligner-<profile>`` or ``tts-<profile>-<voice>`` (plus the variant)."""
+        suffix = "" if self.variant == "seed" else f"-{self.variant.replace('+', '-')}"
+        if model == "aligner":
+            return f"aligner-{self.profile}{suffix}"
+        return f"tts-{self.profile}{suffix}-{model}"
+
+    @property
+    def variant(self) -> str:
+        """``"seed"`` (the kit's first model) or what this recipe adds to it."""
+        added = [name for name, on in (("emotions", self.emotions), ("variance", self.variance)) if on]
+        return "+".join(added) or "seed"
 
     def aligner_config(self, mel_mean: float, mel_std: float) -> AlignerConfig:
         """The aligner, normalising mels with the training set's statistics."""
         return AlignerConfig(mel_mean=mel_mean, mel_std=mel_std)
 
-    def tts_config(self, voice: str, *, n_speakers: int, mel_mean: float, mel_std: float) -> TTSConfig:
+    def tts_config(self, voice: str, *, n_speakers: int, mel_mean: float, mel_std: float, n_emotions: int = 1,
+                   pitch_mean: float = 5.0, pitch_std: float = 0.3) -> TTSConfig:
         """The TTS model with a ``"speaker"`` id embedding or a ``"reference"`` encoder."""
         w, u = self.width, self.units
         return TTSConfig(n_speakers=n_speakers, voice=voice, embed_dim=w, encoder_filters=w,
                          encoder_units=u, voice_dim=self.voice_dim, reference_filters=w,
                          reference_units=u, duration_filters=w, decoder_filters=w, decoder_units=u,
-                         postnet_filters=w, dropout=self.dropout, mel_mean=mel_mean, mel_std=mel_std)
+                         postnet_filters=w, dropout=self.dropout, mel_mean=mel_mean, mel_std=mel_std,
+                         n_emotions=n_emotions if self.emotions else 1, variance=self.variance,
+                         variance_filters=w, pitch_mean=pitch_mean, pitch_std=pitch_std)
 
 
 def recipe(profile: str) -> TTSRecipe:
@@ -130,13 +155,18 @@ class TTSData:
     batches: dict[str, SpeechBatches]
     mel_mean: float
     mel_std: float
+    emotions: list[str] = dataclasses.field(default_factory=lambda: ["neutral"])
+    pitch_mean: float = 5.0
+    pitch_std: float = 0.3
 
 
 def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, seed: int = 0,
             corpus: Manifest | None = None) -> TTSData:
-    """Build (or open) ``DATA_DIR/corpus-<profile>``, batch its neutral splits, measure the mels.
+    """Build (or open) ``DATA_DIR/corpus-<profile>``, batch its splits, measure the mels (and pitch).
 
-    ``corpus`` replaces the kit's corpus with any manifest (e.g. ``read_ljspeech``'s).
+    Training and validation use the neutral clips, or every emotion with ``r.emotions``;
+    the test split is neutral. ``corpus`` replaces the kit's corpus with any manifest
+    (e.g. ``read_ljspeech``'s).
     """
     data_dir = Path(data_dir)
     if corpus is None:
@@ -144,22 +174,29 @@ def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, seed: int = 0,
     neutral = corpus.filter(emotion="neutral")
     if not len(neutral):
         raise ParameterError(f"{corpus.root}: no neutral utterances to train on")
-    splits = {s: neutral.filter(split=s) for s in ("train", "valid", "test")}
-    speakers = list(corpus.speakers)
+    trained_on = corpus if r.emotions else neutral
+    splits = {"train": trained_on.filter(split="train"), "valid": trained_on.filter(split="valid"),
+              "test": neutral.filter(split="test")}
+    speakers, emotions = list(corpus.speakers), list(corpus.emotions if r.emotions else ["neutral"])
     batches = {name: SpeechBatches(splits[name], config=r.audio, batch_size=r.batch_size, speakers=speakers,
-                                   seed=seed, cache_dir=data_dir / "cache", with_audio=False,
+                                   emotions=emotions, seed=seed, cache_dir=data_dir / "cache", with_audio=False,
                                    shuffle=(name == "train"))
                for name in ("train", "valid")}
-    mels = np.concatenate([batches["train"].features.mel(u) for u in splits["train"]])
+    cache = batches["train"].features
+    mels = np.concatenate([cache.mel(u) for u in splits["train"]])
+    pitch_mean, pitch_std = 5.0, 0.3
+    if r.variance:
+        log_f0 = np.log(np.concatenate([f[f > 0] for f in (cache.f0(u) for u in splits["train"])]))
+        pitch_mean, pitch_std = float(np.mean(log_f0)), float(np.std(log_f0))
     return TTSData(corpus, splits["train"], splits["valid"], splits["test"], speakers, batches,
-                   float(np.mean(mels)), float(np.std(mels)))
+                   float(np.mean(mels)), float(np.std(mels)), emotions, pitch_mean, pitch_std)
 
 
 def train_or_load_aligner(r: TTSRecipe, data: TTSData, *, models_dir: str | os.PathLike,
                           retrain: bool = False, verbose: int | str = 2, callbacks=()) -> Run:
-    """The aligner of notebook 02, section 2 (``models_dir/aligner-<profile>/``)."""
+    """The aligner of notebook 02, section 2 (``models_dir/<r.run_name("aligner")>/``)."""
     return train_run(
-        Path(models_dir) / f"aligner-{r.profile}",
+        Path(models_dir) / r.run_name("aligner"),
         build=lambda: build_aligner(r.aligner_config(data.mel_mean, data.mel_std), r.audio.n_mels,
                                     learning_rate=r.align_learning_rate),
         train=data.batches["train"], valid=data.batches["valid"], epochs=r.align_epochs,
@@ -178,29 +215,32 @@ def durations(aligner, data: TTSData) -> dict:
 def train_or_load_tts(r: TTSRecipe, data: TTSData, voice: str, *, durations: dict,
                       models_dir: str | os.PathLike, retrain: bool = False, verbose: int | str = 2,
                       callbacks=()) -> Run:
-    """A TTS model with a ``"speaker"`` id or ``"reference"`` voice (``models_dir/tts-<profile>-<voice>/``)."""
+    """A TTS model with a ``"speaker"`` id or ``"reference"`` voice (``models_dir/<r.run_name(voice)>/``)."""
     if voice not in VOICES:
         raise ParameterError(f"voice={voice!r} is not one of {VOICES}")
-    config = r.tts_config(voice, n_speakers=len(data.speakers), mel_mean=data.mel_mean, mel_std=data.mel_std)
+    config = r.tts_config(voice, n_speakers=len(data.speakers), mel_mean=data.mel_mean, mel_std=data.mel_std,
+                          n_emotions=len(data.emotions), pitch_mean=data.pitch_mean, pitch_std=data.pitch_std)
     return train_run(
-        Path(models_dir) / f"tts-{r.profile}-{voice}",
+        Path(models_dir) / r.run_name(voice),
         build=lambda: build_tts(config, r.audio, learning_rate=r.learning_rate),
-        train=DurationBatches(data.batches["train"], durations),
-        valid=DurationBatches(data.batches["valid"], durations),
-        epochs=r.tts_epochs, retrain=retrain, config={"recipe": r, "speakers": data.speakers},
+        train=DurationBatches(data.batches["train"], durations, f0=r.variance),
+        valid=DurationBatches(data.batches["valid"], durations, f0=r.variance),
+        epochs=r.tts_epochs, retrain=retrain,
+        config={"recipe": r, "speakers": data.speakers, "emotions": data.emotions},
         callbacks=callbacks, verbose=verbose)
 
 
 def load_tts(profile: str, voice: str = "speaker", *, data_dir: str | os.PathLike) -> tuple[object, list[str], Run]:
     """``(model, speakers, run)`` of a TTS model trained by notebook 02 in ``profile``."""
-    run = load_run(Path(data_dir) / "models" / f"tts-{check_profile(profile)}-{voice}",
+    run = load_run(Path(data_dir) / "models" / recipe(profile).run_name(voice),
                    hint=f"run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={profile!r} first")
     return run.model, list(run.info["config"]["speakers"]), run
 
 
 def references(data: TTSData) -> dict[str, str]:
     """The clip each speaker is cloned from by the reference-encoder model: its first training clip."""
-    return {s: data.corpus.audio_path(data.train.filter(speaker=s)[0]) for s in data.speakers}
+    neutral = data.train.filter(emotion="neutral")
+    return {s: data.corpus.audio_path(neutral.filter(speaker=s)[0]) for s in data.speakers}
 
 
 def evaluation_set(r: TTSRecipe, test: Manifest, *, n_eval: int | None = None) -> Manifest:
@@ -210,12 +250,13 @@ def evaluation_set(r: TTSRecipe, test: Manifest, *, n_eval: int | None = None) -
 
 
 def evaluate(r: TTSRecipe, models: dict, *, test: Manifest, speakers: list[str],
-             references: dict | None = None, vocoder: Vocoder | None = None, n_eval: int | None = None,
+             references: dict | None = None, emotions: list[str] | None = None,
+             vocoder: Vocoder | None = None, n_eval: int | None = None,
              transcriber=None, truth_transcripts: dict | None = None, progress: bool = False) -> dict[str, dict]:
     """Score each of ``models`` (voice -> model) on the evaluation set: voice -> speaker -> figures.
 
     ``references`` (speaker -> clip, :func:`references`) is needed by a reference-encoder
-    model. The recordings are transcribed once for all models (and, passing the same
+    model, ``emotions`` (names in id order) a model with an emotion input. The recordings are transcribed once for all models (and, passing the same
     ``truth_transcripts`` dict, for later calls too). ``vocoder`` replaces Griffin-Lim
     (``r.gl_iters`` iterations).
     """
@@ -224,5 +265,32 @@ def evaluate(r: TTSRecipe, models: dict, *, test: Manifest, speakers: list[str],
     eval_set = evaluation_set(r, test, n_eval=n_eval)
     return {voice: evaluate_voices(model, eval_set, speakers=speakers, references=references, config=r.audio,
                                    n_iter=r.gl_iters, transcriber=judge, truth_transcripts=truth_transcripts,
-                                   vocoder=vocoder, progress=progress)
+                                   vocoder=vocoder, emotions=emotions, progress=progress)
             for voice, model in models.items()}
+
+
+class LearningCurve(keras.callbacks.Callback):
+    """Score the model every ``every`` epochs while it trains: a learning curve in minutes.
+
+    ``score(model) -> {"mcd": ..., "wer_ratio": ...}`` (e.g. the average row of
+    :func:`evaluate`). :attr:`points` holds ``{"epoch", "minutes", **figures}``, where
+    ``minutes`` is the training time so far, the scoring time left out.
+    """
+
+    def __init__(self, score, *, every: int, start_minutes: float = 0.0) -> None:
+        super().__init__()
+        self.score, self.every, self.start_minutes = score, every, start_minutes
+        self.points: list[dict] = []
+        self._began, self._scoring = 0.0, 0.0
+
+    def on_train_begin(self, logs=None) -> None:
+        self._began, self._scoring = time.perf_counter(), 0.0
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if (epoch + 1) % self.every:
+            return
+        scoring_began = time.perf_counter()
+        minutes = self.start_minutes + (scoring_began - self._began - self._scoring) / 60
+        figures = self.score(self.model)
+        self._scoring += time.perf_counter() - scoring_began
+        self.points.append({"epoch": epoch + 1, "minutes": round(minutes, 2), **figures})

@@ -1,4 +1,4 @@
-"""Recipe of notebook 03: the MelGAN vocoder of each profile, trained or loaded, and the kit's vocoder.
+"""Recipe of notebook 03: the vocoders of each profile, trained or loaded, and the kit's vocoder.
 
 Introduced in ``notebooks/03_melgan_vocoder.ipynb``; ``benchmarks/evaluate_vocoder.py``
 and ``benchmarks/vocoder.py`` import the same recipe, so they rebuild exactly what the
@@ -7,20 +7,23 @@ notebook trained.
 - :class:`VocoderRecipe` / :func:`recipe`: everything a profile fixes (network sizes,
   steps, batch, window, the Griffin-Lim baseline, how many test sentences are scored),
   a frozen dataclass; change a field with ``dataclasses.replace`` in plain sight.
-- :func:`train_or_load`: the generator, through the kit's one training stack
+- :func:`train_or_load`: MelGAN's generator, through the kit's one training stack
   (:func:`voicelab.train.train_or_load`): warm-up then GAN phases, resume, blow-up
   guard, history, audio snapshots.
-- :func:`load_vocoder`: the kit's default vocoder for a profile (the trained MelGAN of
-  notebook 03), or Griffin-Lim with a visible message when none is trained yet.
-  Notebook 02 and the later notebooks use it.
+- :func:`train_or_load_istft`: the iSTFT vocoder (``voicelab.models.istft_vocoder``),
+  regression only (mel L1 + multi-resolution STFT + phase losses), AdamW with a cosine
+  decay; the kit's **default vocoder**, chosen by measurement (notebook 03, README).
+- :func:`load_vocoder`: the kit's default vocoder for a profile, or Griffin-Lim with a
+  visible message when none is trained yet. Notebook 02 and the later notebooks use it.
 
-Run folders: ``DATA_DIR/models/melgan-<profile>/`` (and ``...-ablation-<variant>/``).
+Run folders: ``DATA_DIR/models/istft-<profile>/``, ``DATA_DIR/models/melgan-<profile>/``
+(and ``...-ablation-<variant>/``).
 
 Example
 -------
 >>> r = recipe("quick")
->>> r.model.generator_channels, r.plan.steps, r.plan.warmup_steps
-(128, 1700, 1400)
+>>> r.model.generator_channels, r.plan.steps, r.plan.warmup_steps, r.istft_plan.steps
+(128, 700, 600, 2400)
 """
 
 from __future__ import annotations
@@ -30,16 +33,22 @@ import math
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from voicelab.data.manifest import Manifest
 from voicelab.data.pipeline import AudioSegments
 from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
+from voicelab.models.istft_vocoder import (
+    ISTFTVocoderConfig,
+    build_istft_vocoder,
+    vocoder_loss,
+)
 from voicelab.models.melgan import MelGAN, MelGANConfig
 from voicelab.models.weight_norm import remove_weight_norm
 from voicelab.profiles import check_profile, pick
-from voicelab.train import BlowUpGuard, Phase, Run, is_trained, load_run
+from voicelab.train import BlowUpGuard, Phase, Run, ScaledSchedule, is_trained, load_run
 from voicelab.train import train_or_load as train_run
 from voicelab.vocoders import Vocoder, griffin_lim_vocoder, neural_vocoder
 
@@ -74,6 +83,37 @@ class TrainingPlan:
 
 
 @dataclasses.dataclass(frozen=True)
+class RegressionPlan:
+    """The iSTFT vocoder's budget: ``steps`` AdamW updates of ``batch_size`` windows.
+
+    The learning rate decays from ``learning_rate`` to ``final_fraction`` of it along a
+    cosine over the ``steps`` (Keras's ``CosineDecay``), wrapped in a
+    :class:`~voicelab.train.ScaledSchedule` so the blow-up guard can lower it.
+    """
+
+    steps: int
+    batch_size: int
+    segment_frames: int
+    learning_rate: float = 1e-3
+    final_fraction: float = 0.05
+    weight_decay: float = 0.01
+    clipnorm: float = 100.0
+    steps_per_epoch: int = 100
+
+    def __post_init__(self) -> None:
+        if min(self.steps, self.batch_size, self.segment_frames, self.steps_per_epoch) < 1:
+            raise ParameterError(f"{self}: steps, batch_size, segment_frames and steps_per_epoch must be >= 1")
+        if not self.learning_rate > 0:
+            raise ParameterError(f"learning_rate={self.learning_rate} must be positive")
+
+    def optimizer(self) -> keras.optimizers.Optimizer:
+        """AdamW(betas 0.9 / 0.999) on the cosine schedule, global gradient norm clipped."""
+        decay = keras.optimizers.schedules.CosineDecay(self.learning_rate, self.steps, alpha=self.final_fraction)
+        return keras.optimizers.AdamW(ScaledSchedule(decay), beta_1=0.9, beta_2=0.999,
+                                      weight_decay=self.weight_decay, global_clipnorm=self.clipnorm)
+
+
+@dataclasses.dataclass(frozen=True)
 class VocoderRecipe:
     """Everything notebook 03 trains and measures in one profile.
 
@@ -90,6 +130,10 @@ class VocoderRecipe:
         Griffin-Lim iterations of the baseline.
     n_eval : int
         Test sentences per speaker in the metric tables.
+    istft : ISTFTVocoderConfig
+        The default vocoder's network and loss weights.
+    istft_plan : RegressionPlan
+        Its budget.
     jit_compile : bool or "auto"
         Keras's XLA switch: compiling pays off only over many steps.
     run_eagerly : bool
@@ -102,13 +146,20 @@ class VocoderRecipe:
     ablation_steps: int
     gl_iters: int
     n_eval: int
+    istft: ISTFTVocoderConfig = ISTFTVocoderConfig()
+    istft_plan: RegressionPlan = RegressionPlan(steps=2, batch_size=2, segment_frames=16)
     jit_compile: bool | str = "auto"
     run_eagerly: bool = False
 
     @property
     def name(self) -> str:
-        """The run folder's name, ``melgan-<profile>``."""
+        """MelGAN's run folder name, ``melgan-<profile>``."""
         return f"melgan-{self.profile}"
+
+    @property
+    def istft_name(self) -> str:
+        """The default vocoder's run folder name, ``istft-<profile>``."""
+        return f"istft-{self.profile}"
 
     def ablation(self, variant: str) -> VocoderRecipe:
         """The same recipe for an ablation run: ``variant`` losses, GAN steps only."""
@@ -118,7 +169,11 @@ class VocoderRecipe:
 
 
 def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe:
-    """Notebook 03's recipe: tiny (smoke), CPU-sized (quick) or the paper's MelGAN (full).
+    """Notebook 03's recipe: tiny (smoke), CPU-sized (quick) or GPU-sized (full).
+
+    ``quick`` fits the 15-minute CPU budget: the iSTFT vocoder 2400 steps, MelGAN 600
+    warm-up and 100 GAN steps (the ablation, off by default in the notebook, adds
+    2 x 200 GAN steps).
 
     Example
     -------
@@ -133,7 +188,7 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
     )
     plan = pick(profile,
                 smoke=TrainingPlan(steps=2, batch_size=2, segment_frames=16, warmup_steps=1),
-                quick=TrainingPlan(steps=1700, batch_size=4, segment_frames=32, warmup_steps=1400),
+                quick=TrainingPlan(steps=700, batch_size=4, segment_frames=32, warmup_steps=600),
                 full=TrainingPlan(steps=200_000, batch_size=16, segment_frames=32, warmup_steps=20_000,
                                   steps_per_epoch=1000))
     return VocoderRecipe(
@@ -141,6 +196,12 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
         ablation_steps=pick(profile, smoke=2, quick=200, full=50_000),
         gl_iters=pick(profile, smoke=8, quick=64, full=100),
         n_eval=pick(profile, smoke=1, quick=3, full=10),
+        istft=ISTFTVocoderConfig(audio=audio, channels=pick(profile, smoke=16, quick=256, full=384),
+                                 blocks=pick(profile, smoke=1, quick=6, full=8), phase_weight=5.0),
+        istft_plan=pick(profile,
+                        smoke=RegressionPlan(steps=2, batch_size=2, segment_frames=16),
+                        quick=RegressionPlan(steps=2400, batch_size=16, segment_frames=32),
+                        full=RegressionPlan(steps=30_000, batch_size=32, segment_frames=64, steps_per_epoch=1000)),
         jit_compile=pick(profile, smoke=False, quick="auto", full="auto"),
         run_eagerly=profile == "smoke",
     )
@@ -189,22 +250,65 @@ def train_or_load(
         callbacks=callbacks, verbose=verbose)
 
 
+def train_or_load_istft(
+    r: VocoderRecipe,
+    corpus: Manifest,
+    *,
+    models_dir: str | os.PathLike,
+    retrain: bool = False,
+    seed: int = 0,
+    snapshot_mels: np.ndarray | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    verbose: int | str = "auto",
+    callbacks=(),
+) -> Run:
+    """The kit's default vocoder (iSTFT head) of recipe ``r``, trained on ``corpus`` or loaded.
+
+    The run folder is ``models_dir/istft-<profile>``; its ``model.keras`` is the plain
+    (uncompiled) network ``[B, frames, n_mels] -> [B, frames * hop]``.
+    """
+    folder = Path(models_dir) / r.istft_name
+    if is_trained(folder) and not retrain:
+        return load_run(folder)
+    plan = r.istft_plan
+    segments = AudioSegments(corpus, config=r.istft.audio, segment_frames=plan.segment_frames,
+                             batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
+                             drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]))
+    steps_per_epoch = min(len(segments), plan.steps, plan.steps_per_epoch)
+
+    def build() -> keras.Model:
+        model = build_istft_vocoder(r.istft)
+        model.compile(optimizer=plan.optimizer(), loss=vocoder_loss(r.istft), jit_compile=r.jit_compile,
+                      run_eagerly=r.run_eagerly)
+        return model
+
+    return train_run(
+        folder, build=build, train=segments, epochs=math.ceil(plan.steps / steps_per_epoch),
+        steps_per_epoch=steps_per_epoch, retrain=retrain, config=r,
+        export=lambda m: keras.Model(m.inputs, m.outputs, name=m.name),   # the network, without its loss
+        snapshot_mels=snapshot_mels, sr=r.istft.audio.sr,
+        checkpoint_every=max(steps_per_epoch // 2, 1), log_every=max(plan.steps // 200, 1),
+        guard=BlowUpGuard(snapshot_every=max(min(50, steps_per_epoch), 1)),
+        callbacks=callbacks, verbose=verbose)
+
+
 def load_vocoder(profile: str, *, data_dir: str | os.PathLike, config: AudioConfig = AudioConfig(),
                  n_iter: int | None = None, quiet: bool = False) -> Vocoder:
-    """The kit's vocoder for ``profile``: notebook 03's trained MelGAN, else Griffin-Lim.
+    """The kit's vocoder for ``profile``: notebook 03's trained iSTFT vocoder, else Griffin-Lim.
 
-    When ``DATA_DIR/models/melgan-<profile>/`` holds no finished run, it says so (unless
+    When ``DATA_DIR/models/istft-<profile>/`` holds no finished run, it says so (unless
     ``quiet``) and returns Griffin-Lim with the recipe's ``gl_iters`` (or ``n_iter``).
     """
     r = recipe(profile, audio=config)
-    folder = Path(data_dir) / "models" / r.name
+    folder = Path(data_dir) / "models" / r.istft_name
     if is_trained(folder):
         run = load_run(folder)
         if not quiet:
-            print(f"vocoder: MelGAN from {folder} ({run.info['steps']} steps, {run.seconds:.0f} s of training)")
+            print(f"vocoder: iSTFT vocoder from {folder} ({run.info['steps']} steps, "
+                  f"{run.seconds:.0f} s of training)")
         return neural_vocoder(run.model, config)
     iters = n_iter or r.gl_iters
     if not quiet:
-        print(f"vocoder: Griffin-Lim, {iters} iterations. No trained MelGAN in {folder}: "
-              f"run notebooks/03_melgan_vocoder.ipynb with PROFILE={profile!r} for the neural one")
+        print(f"vocoder: Griffin-Lim, {iters} iterations. No trained neural vocoder in {folder}: "
+              f"run notebooks/03_melgan_vocoder.ipynb with PROFILE={profile!r} for the kit's one")
     return griffin_lim_vocoder(config, n_iter=iters)

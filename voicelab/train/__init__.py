@@ -11,13 +11,14 @@ Model-agnostic: it sits below ``voicelab.models`` and never imports it.
 """
 
 from voicelab.train.callbacks import (
-           BlowUpGuard,
-           Checkpoint,
-           InterruptAfter,
-           TrainingInterrupted,
+    BlowUpGuard,
+    Checkpoint,
+    InterruptAfter,
+    ScaledSchedule,
+    TrainingInterrupted,
 )
 from voicelab.train.history import curve
 from voicelab.train.run import Phase, Run, is_trained, load_run, train_or_load
 
-__all__ = ["BlowUpGuard", "Checkpoint", "InterruptAfter", "Phase", "Run", "TrainingInterrupted",
+__all__ = ["BlowUpGuard", "Checkpoint", "InterruptAfter", "Phase", "Run", "ScaledSchedule", "TrainingInterrupted",
            "curve", "is_trained", "load_run", "train_or_load"]

@@ -153,14 +153,49 @@ class BlowUpGuard(keras.callbacks.Callback):
         self.model.set_weights(weights)
         rates = []
         for opt, values in zip(model_optimizers(self.model), states):
-            rate = float(ops.convert_to_numpy(opt.learning_rate)) * factor
             for variable, value in zip(opt.variables, values):
                 variable.assign(value)
-            opt.learning_rate = rate      # raises TypeError for a LearningRateSchedule
-            rates.append(rate)
+            schedule = opt._learning_rate
+            if isinstance(schedule, ScaledSchedule):
+                schedule.scale.assign(float(ops.convert_to_numpy(schedule.scale)) * factor)
+            elif isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+                raise ParameterError(f"BlowUpGuard cannot lower the rate of a {type(schedule).__name__}: "
+                                     "wrap it in voicelab.train.ScaledSchedule")
+            else:
+                opt.learning_rate = float(ops.convert_to_numpy(opt.learning_rate)) * factor
+            rates.append(float(ops.convert_to_numpy(opt.learning_rate)))
         for metric in self.model.metrics:
             metric.reset_state()
         return rates
+
+
+@keras.saving.register_keras_serializable(package="voicelab")
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule times a scale that :class:`BlowUpGuard` can lower.
+
+    The scale is a variable, so lowering it reaches a traced (or XLA-compiled)
+    training step without tracing it again.
+
+    Example
+    -------
+    >>> s = ScaledSchedule(keras.optimizers.schedules.CosineDecay(1e-3, 100))
+    >>> _ = s.scale.assign(0.5)
+    >>> round(float(ops.convert_to_numpy(s(0))), 6)
+    0.0005
+    """
+
+    def __init__(self, schedule, scale: float = 1.0) -> None:
+        if isinstance(schedule, dict):
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        self.schedule = schedule
+        self.scale = keras.Variable(scale, trainable=False, dtype="float32", name="learning_rate_scale")
+
+    def __call__(self, step):
+        return ops.cast(self.schedule(step), "float32") * self.scale
+
+    def get_config(self) -> dict:
+        return {"schedule": keras.optimizers.schedules.serialize(self.schedule),
+                "scale": float(ops.convert_to_numpy(self.scale))}
 
 
 def _all_finite(logs) -> bool:

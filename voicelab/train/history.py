@@ -119,7 +119,8 @@ class AudioSnapshots(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         generator = getattr(self.model, "generator", self.model)
-        waves = np.asarray(ops.convert_to_numpy(generator(self.mels, training=False)))[..., 0]
+        waves = np.asarray(ops.convert_to_numpy(generator(self.mels, training=False)))
+        waves = waves[..., 0] if waves.ndim == 3 else waves       # [B, T, 1] (MelGAN) or [B, T]
         step = global_step(self.model)
         self.audio.append((step, waves))
         if self.writer is not None:

@@ -1,0 +1,50 @@
+"""Notebook 02's recipe: variants, data preparation, and a smoke training of the emotion + variance model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from voicelab.errors import ParameterError
+from voicelab.recipes import tts
+
+
+def test_profiles_variants_and_run_names():
+    quick = tts.recipe("quick")
+    assert quick.variant == "seed" and quick.run_name("speaker") == "tts-quick-speaker"
+    both = dataclasses.replace(quick, emotions=True, variance=True)
+    assert both.variant == "emotions+variance"
+    assert both.run_name("aligner") == "aligner-quick-emotions-variance"
+    config = both.tts_config("speaker", n_speakers=4, mel_mean=-5.0, mel_std=2.0, n_emotions=4)
+    assert config.n_emotions == 4 and config.variance
+    assert quick.tts_config("speaker", n_speakers=4, mel_mean=-5.0, mel_std=2.0, n_emotions=4).n_emotions == 1
+    with pytest.raises(ParameterError, match="profile='slow'"):
+        tts.recipe("slow")
+
+
+@pytest.mark.backend
+def test_emotion_variance_variant_trains_and_speaks_every_emotion(smoke_corpus, data_dir, tmp_path):
+    r = dataclasses.replace(tts.recipe("smoke"), emotions=True, variance=True, align_epochs=1, tts_epochs=1)
+    data = tts.prepare(r, data_dir=data_dir)
+    assert data.emotions == ["angry", "happy", "neutral", "sad"]
+    assert len(data.train) == 4 * len(data.train.filter(emotion="neutral"))
+    assert set(data.test.emotions) == {"neutral"}
+    assert 80 < np.exp(data.pitch_mean) < 250 and 0.05 < data.pitch_std < 1.0   # flite voices, in Hz
+    keras.utils.set_random_seed(0)
+    aligner = tts.train_or_load_aligner(r, data, models_dir=tmp_path, verbose=0)
+    run = tts.train_or_load_tts(r, data, "speaker", durations=tts.durations(aligner.model, data),
+                                models_dir=tmp_path, verbose=0)
+    assert {"pitch_loss", "energy_loss"} <= set(run.history["epochs"])
+    assert run.info["config"]["emotions"] == data.emotions
+    lengths = {}
+    for emotion in data.emotions:
+        from voicelab import synthesis
+
+        y, mel, _ = synthesis.synthesize(run.model, "Set a timer.", voice=data.speakers[0], config=r.audio,
+                                         speakers=data.speakers, emotion=emotion, emotions=data.emotions, n_iter=2)
+        assert np.isfinite(y).all()
+        lengths[emotion] = mel
+    assert len({m.tobytes() for m in lengths.values()}) == 4
