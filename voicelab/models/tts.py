@@ -52,7 +52,7 @@ from voicelab.models.layers import (
     sequence_mask,
 )
 from voicelab.models.losses import duration_loss, masked_mel_loss, masked_symbol_mse
-from voicelab.models.variance import VarianceAdaptor, symbol_means
+from voicelab.models.variance import VarianceAdaptor, VariancePredictor, symbol_means
 
 VOICES = ("speaker", "reference")
 
@@ -239,25 +239,11 @@ class ReferenceEncoder(layers.Layer):
 
 
 @register
-class DurationPredictor(layers.Layer):
-    """2 conv blocks -> linear: ``[B, L, C]`` -> predicted ``log(1 + frames)`` ``[B, L]``."""
+class DurationPredictor(VariancePredictor):
+    """2 conv blocks -> linear: ``[B, L, C]`` -> predicted ``log(1 + frames)`` ``[B, L]``.
 
-    def __init__(self, filters, kernel_size, dropout=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.args = {"filters": filters, "kernel_size": kernel_size, "dropout": dropout}
-        self.convs = [ConvBlock(filters, kernel_size, dropout) for _ in range(2)]
-        self.out = layers.Dense(1)
-
-    def build(self, input_shape):
-        self.out.build(build_convs(self.convs, input_shape))
-
-    def call(self, x, seq_mask, training=None):
-        for conv in self.convs:
-            x = conv(x, seq_mask, training=training)
-        return self.out(x)[..., 0] * seq_mask
-
-    def get_config(self):
-        return {**super().get_config(), **self.args}
+    The same network as the variance adaptor's pitch and energy predictors.
+    """
 
 
 @register

@@ -226,28 +226,16 @@ def train_or_load(
     the generator with weight norm folded. ``snapshot_mels [B, frames, n_mels]`` are
     vocoded at every epoch end (TensorBoard audio, and ``Run.audio`` for players).
     """
-    folder = Path(models_dir) / (name or r.name)
-    if is_trained(folder) and not retrain:
-        return load_run(folder)
-    plan = r.plan
-    segments = AudioSegments(corpus, config=r.model.audio, segment_frames=plan.segment_frames,
-                             batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
-                             drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]))
-    steps_per_epoch = min(len(segments), plan.steps, plan.steps_per_epoch)
-
     def build() -> MelGAN:
         gan = MelGAN(r.model)
         gan.compile(jit_compile=r.jit_compile, run_eagerly=r.run_eagerly)
         return gan
 
-    return train_run(
-        folder, build=build, train=segments, phases=plan.phases(steps_per_epoch),
-        steps_per_epoch=steps_per_epoch, retrain=retrain, config=r,
-        export=lambda gan: remove_weight_norm(gan.generator),
-        snapshot_mels=snapshot_mels, sr=r.model.audio.sr,
-        checkpoint_every=max(steps_per_epoch // 2, 1), log_every=max(plan.steps // 200, 1),
-        guard=BlowUpGuard(snapshot_every=max(min(50, steps_per_epoch), 1)),
-        callbacks=callbacks, verbose=verbose)
+    return _train_on_windows(
+        r, Path(models_dir) / (name or r.name), corpus, plan=r.plan, build=build,
+        stages=lambda steps_per_epoch: {"phases": r.plan.phases(steps_per_epoch)},
+        export=lambda gan: remove_weight_norm(gan.generator), retrain=retrain, seed=seed,
+        snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose, callbacks=callbacks)
 
 
 def train_or_load_istft(
@@ -267,26 +255,36 @@ def train_or_load_istft(
     The run folder is ``models_dir/istft-<profile>``; its ``model.keras`` is the plain
     (uncompiled) network ``[B, frames, n_mels] -> [B, frames * hop]``.
     """
-    folder = Path(models_dir) / r.istft_name
-    if is_trained(folder) and not retrain:
-        return load_run(folder)
-    plan = r.istft_plan
-    segments = AudioSegments(corpus, config=r.istft.audio, segment_frames=plan.segment_frames,
-                             batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
-                             drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]))
-    steps_per_epoch = min(len(segments), plan.steps, plan.steps_per_epoch)
-
     def build() -> keras.Model:
         model = build_istft_vocoder(r.istft)
-        model.compile(optimizer=plan.optimizer(), loss=vocoder_loss(r.istft), jit_compile=r.jit_compile,
+        model.compile(optimizer=r.istft_plan.optimizer(), loss=vocoder_loss(r.istft), jit_compile=r.jit_compile,
                       run_eagerly=r.run_eagerly)
         return model
 
-    return train_run(
-        folder, build=build, train=segments, epochs=math.ceil(plan.steps / steps_per_epoch),
-        steps_per_epoch=steps_per_epoch, retrain=retrain, config=r,
+    return _train_on_windows(
+        r, Path(models_dir) / r.istft_name, corpus, plan=r.istft_plan, build=build,
+        stages=lambda steps_per_epoch: {"epochs": math.ceil(r.istft_plan.steps / steps_per_epoch)},
         export=lambda m: keras.Model(m.inputs, m.outputs, name=m.name),   # the network, without its loss
-        snapshot_mels=snapshot_mels, sr=r.istft.audio.sr,
+        retrain=retrain, seed=seed, snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose,
+        callbacks=callbacks)
+
+
+def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, plan, build, stages, export,
+                      retrain, seed, snapshot_mels, cache_dir, verbose, callbacks) -> Run:
+    """What both vocoders' training shares: aligned windows, the run folder, checkpoints, the guard.
+
+    ``stages(steps_per_epoch)`` gives ``train_or_load``'s ``epochs=`` or ``phases=``.
+    """
+    if is_trained(folder) and not retrain:
+        return load_run(folder)
+    audio = r.model.audio
+    segments = AudioSegments(corpus, config=audio, segment_frames=plan.segment_frames,
+                             batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
+                             drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]))
+    steps_per_epoch = min(len(segments), plan.steps, plan.steps_per_epoch)
+    return train_run(
+        folder, build=build, train=segments, **stages(steps_per_epoch), steps_per_epoch=steps_per_epoch,
+        retrain=retrain, config=r, export=export, snapshot_mels=snapshot_mels, sr=audio.sr,
         checkpoint_every=max(steps_per_epoch // 2, 1), log_every=max(plan.steps // 200, 1),
         guard=BlowUpGuard(snapshot_every=max(min(50, steps_per_epoch), 1)),
         callbacks=callbacks, verbose=verbose)
