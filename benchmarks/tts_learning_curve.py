@@ -3,8 +3,9 @@
     python benchmarks/tts_learning_curve.py --profile quick --variant seed
     python benchmarks/tts_learning_curve.py --profile quick --variant emotions+variance
 
-Trains the aligner and the speaker-id model of a recipe variant (``voicelab.recipes.tts``)
-from scratch in a run folder of its own (``DATA_DIR/models/curve-<variant>/``), and
+Trains the aligner and the speaker-id model of a recipe variant (``voicelab.recipes.tts``;
+a variant trained on every emotion gets as many times fewer epochs, so the same number
+of steps) from scratch in a run folder of its own (``DATA_DIR/models/curve-<variant>/``), and
 every ``--every`` epochs scores the model on the recipe's test sentences (Griffin-Lim,
 pocketsphinx WER against the recordings', MCD), the scoring time left out of the
 minutes. Prints one line per point and writes ``curve.json`` in the run folder; the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
+    from voicelab.data import read_manifest
     from voicelab.evaluation import metrics
     from voicelab.evaluation.tables import format_table
     from voicelab.evaluation.tts import results_table
@@ -42,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     keras.utils.set_random_seed(0)
     r = dataclasses.replace(tts.recipe(args.profile), emotions="emotions" in args.variant,
                             variance="variance" in args.variant)
+    if r.emotions:   # every emotion: as many times the clips, so as many times fewer epochs, the same steps
+        n = len(read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl").emotions)
+        r = dataclasses.replace(r, align_epochs=math.ceil(r.align_epochs / n), tts_epochs=math.ceil(r.tts_epochs / n))
     if args.epochs:
         r = dataclasses.replace(r, tts_epochs=args.epochs)
     every = args.every or max(r.tts_epochs // 4, 1)

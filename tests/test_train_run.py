@@ -23,6 +23,7 @@ from voicelab.train import (
     BlowUpGuard,
     InterruptAfter,
     Phase,
+    ScaledSchedule,
     TrainingInterrupted,
     load_run,
     train_or_load,
@@ -103,6 +104,29 @@ def test_blow_up_is_recovered_and_logged(data, tmp_path):
     assert run.history["events"] and "non-finite" in run.history["events"][0]["reason"]
     assert run.info["stopped_by_guard"]
     assert all(np.isfinite(w).all() for w in run.model.get_weights())
+
+
+def test_the_guard_lowers_a_scaled_schedule_and_refuses_a_bare_one(data, tmp_path):
+    x, y = data
+    y = y.copy()
+    y[40] = np.inf
+
+    def build_scheduled(schedule):
+        def build_():
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+            return model
+        return build_
+
+    scaled = ScaledSchedule(keras.optimizers.schedules.CosineDecay(0.05, 100))
+    with pytest.warns(RuntimeWarning, match="BlowUpGuard"):
+        run = train_or_load(tmp_path / "scaled", build=build_scheduled(scaled), train=(x, y), epochs=1,
+                            guard=BlowUpGuard(snapshot_every=1, max_recoveries=1, lr_factor=0.5), verbose=0)
+    assert run.history["events"] and float(keras.ops.convert_to_numpy(scaled.scale)) == pytest.approx(0.5)
+    bare = keras.optimizers.schedules.CosineDecay(0.05, 100)
+    with pytest.raises(ParameterError, match="wrap it in voicelab.train.ScaledSchedule"):
+        train_or_load(tmp_path / "bare", build=build_scheduled(bare), train=(x, y), epochs=1,
+                      guard=BlowUpGuard(snapshot_every=1), verbose=0)
 
 
 def test_bad_arguments_and_missing_runs(data, tmp_path):
