@@ -66,9 +66,9 @@ def main() -> None:
     from voicelab.data.pipeline import FeatureCache
     from voicelab.dsp import griffin_lim
     from voicelab.dsp.features import AudioConfig
+    from voicelab.models.istft_vocoder import build_istft_vocoder
     from voicelab.models.melgan import build_generator
     from voicelab.models.weight_norm import remove_weight_norm
-    from voicelab.models.istft_vocoder import build_istft_vocoder
     from voicelab.recipes.vocoder import recipe
     from voicelab.vocoders import neural_vocoder
 

@@ -168,7 +168,9 @@ def train_or_load(
     epochs, phases
         How long: ``epochs`` for one stage, or ``phases`` for several (exactly one).
     steps_per_epoch : int, optional
-        Passed to ``fit``; ``None`` means one pass over ``train``.
+        Passed to ``fit``; ``None`` means one pass over ``train``. It must divide the
+        number of batches of ``train``: Keras ends an epoch early where a pass over the
+        data runs out, and the steps are lost.
     retrain : bool
         Delete the folder and train from scratch, even if a finished model is there.
     config : dataclass or mapping, optional
@@ -195,6 +197,10 @@ def train_or_load(
     """
     folder = Path(folder)
     stages = _stages(epochs, phases)
+    n_batches = len(train) if hasattr(train, "__len__") and not isinstance(train, tuple) else None
+    if steps_per_epoch is not None and n_batches and n_batches % steps_per_epoch:
+        raise ParameterError(f"steps_per_epoch={steps_per_epoch} does not divide the {n_batches} batches of train: "
+                             "Keras would end every epoch that runs out of data early and lose steps")
     if is_trained(folder) and not retrain:
         return load_run(folder)
     if retrain and folder.exists():
