@@ -149,7 +149,8 @@ def _worker(kind: str, data_dir: Path, kill_at: int) -> subprocess.CompletedProc
 @pytest.mark.parametrize("kind, kill_at, resumed_at, total", [
     ("aligner", 4, 3, 6),      # 2 epochs of 3 batches (40 clips); the epoch-0 save is at step 3
     ("tts", 4, 3, 6),
-    ("melgan", 3, 3, 5),       # saves every step; a mid-epoch save restarts its epoch
+    ("melgan", 3, 3, 5),       # 2 phases of one 2-step epoch; saves every step; a mid-epoch save restarts its epoch
+    ("istft", 1, 1, 3),        # one epoch of 2 steps; the step-1 save is mid-epoch
 ])
 def test_every_model_resumes_after_kill_9(kind, kill_at, resumed_at, total, smoke_corpus, data_dir, tmp_path):
     work = tmp_path / "data"
@@ -157,7 +158,8 @@ def test_every_model_resumes_after_kill_9(kind, kill_at, resumed_at, total, smok
     (work / "corpus-smoke").symlink_to(data_dir / "corpus-smoke")
     killed = _worker(kind, work, kill_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    folder = work / "models" / {"aligner": "aligner-smoke", "tts": "tts-smoke-speaker", "melgan": "melgan-smoke"}[kind]
+    folder = work / "models" / {"aligner": "aligner-smoke", "tts": "tts-smoke-speaker", "melgan": "melgan-smoke",
+                                "istft": "istft-smoke"}[kind]
     assert (folder / "checkpoint" / "state.json").is_file() and not (folder / "model.keras").exists()
     resumed = _worker(kind, work, 0)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -2,7 +2,7 @@
 
     python tests/train_worker.py KIND DATA_DIR KILL_AT_STEP
 
-Trains ``KIND`` (``aligner``, ``tts`` or ``melgan``) with its notebook's smoke recipe on
+Trains ``KIND`` (``aligner``, ``tts``, ``melgan`` or ``istft``) with its notebook's smoke recipe on
 ``DATA_DIR/corpus-smoke`` into ``DATA_DIR/models``. With ``KILL_AT_STEP > 0`` the process
 sends itself SIGKILL (``kill -9``: no clean-up, no ``finally``) right after that
 optimizer step, once the step's checkpoint, if any, is written. Otherwise it finishes
@@ -39,11 +39,12 @@ def train(kind: str, data_dir: str, kill_at: int):
 
     callbacks = [KillAt(kill_at)] if kill_at > 0 else []
     models = os.path.join(data_dir, "models")
-    if kind == "melgan":
+    if kind in ("melgan", "istft"):
         r = vocoder.recipe("smoke")
         corpus = build_corpus(os.path.join(data_dir, "corpus-smoke"), profile="smoke", progress=False)
-        return vocoder.train_or_load(r, corpus.filter(split="train"), models_dir=models,
-                                     cache_dir=os.path.join(data_dir, "cache"), verbose=0, callbacks=callbacks)
+        train = vocoder.train_or_load if kind == "melgan" else vocoder.train_or_load_istft
+        return train(r, corpus.filter(split="train"), models_dir=models, cache_dir=os.path.join(data_dir, "cache"),
+                     verbose=0, callbacks=callbacks)
     r = tts.recipe("smoke")
     data = tts.prepare(r, data_dir=data_dir)
     if kind == "aligner":
