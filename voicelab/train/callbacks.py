@@ -153,16 +153,18 @@ class BlowUpGuard(keras.callbacks.Callback):
         self.model.set_weights(weights)
         rates = []
         for opt, values in zip(model_optimizers(self.model), states):
-            for variable, value in zip(opt.variables, values):
-                variable.assign(value)
             schedule = opt._learning_rate
-            if isinstance(schedule, ScaledSchedule):
-                schedule.scale.assign(float(ops.convert_to_numpy(schedule.scale)) * factor)
-            elif isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule) \
+                    and not isinstance(schedule, ScaledSchedule):
                 raise ParameterError(f"BlowUpGuard cannot lower the rate of a {type(schedule).__name__}: "
                                      "wrap it in voicelab.train.ScaledSchedule")
+            rate = float(ops.convert_to_numpy(opt.learning_rate)) * factor   # before the state is put back
+            for variable, value in zip(opt.variables, values):
+                variable.assign(value)
+            if isinstance(schedule, ScaledSchedule):   # the scale is no optimizer variable: lowered for good
+                schedule.scale.assign(float(ops.convert_to_numpy(schedule.scale)) * factor)
             else:
-                opt.learning_rate = float(ops.convert_to_numpy(opt.learning_rate)) * factor
+                opt.learning_rate = rate
             rates.append(float(ops.convert_to_numpy(opt.learning_rate)))
         for metric in self.model.metrics:
             metric.reset_state()
