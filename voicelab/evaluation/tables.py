@@ -50,14 +50,3 @@ def format_table(table: Sequence[Mapping], *, title: str = "", digits: int = 3) 
     lines.append("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
-
-
-def to_markdown(table: Sequence[Mapping], *, digits: int = 3) -> str:
-    """The same table as GitHub Markdown (for the README and sweep results)."""
-    if not table:
-        return ""
-    cols = list(table[0])
-    fmt = [[f"{r[c]:.{digits}f}" if isinstance(r[c], float) else str(r[c]) for c in cols] for r in table]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(row) + " |" for row in fmt]
-    return "\n".join(lines)

@@ -252,7 +252,7 @@ def train_or_load(
         return gan
 
     return _train_on_windows(
-        r, Path(models_dir) / (name or r.name), corpus, plan=r.plan, build=build,
+        r, Path(models_dir) / (name or r.name), corpus, audio=r.model.audio, plan=r.plan, build=build,
         stages=lambda steps_per_epoch: {"phases": r.plan.phases(steps_per_epoch)},
         export=lambda gan: remove_weight_norm(gan.generator), retrain=retrain, seed=seed,
         snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose, callbacks=callbacks)
@@ -282,22 +282,22 @@ def train_or_load_istft(
         return model
 
     return _train_on_windows(
-        r, Path(models_dir) / r.istft_name, corpus, plan=r.istft_plan, build=build,
+        r, Path(models_dir) / r.istft_name, corpus, audio=r.istft.audio, plan=r.istft_plan, build=build,
         stages=lambda steps_per_epoch: {"epochs": _epochs(r.istft_plan.steps, steps_per_epoch)},
         export=lambda m: keras.Model(m.inputs, m.outputs, name=m.name),   # the network, without its loss
         retrain=retrain, seed=seed, snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose,
         callbacks=callbacks)
 
 
-def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, plan, build, stages, export,
-                      retrain, seed, snapshot_mels, cache_dir, verbose, callbacks) -> Run:
+def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio: AudioConfig, plan, build,
+                      stages, export, retrain, seed, snapshot_mels, cache_dir, verbose, callbacks) -> Run:
     """What both vocoders' training shares: aligned windows, the run folder, checkpoints, the guard.
 
-    ``stages(steps_per_epoch)`` gives ``train_or_load``'s ``epochs=`` or ``phases=``.
+    ``audio`` is the network's own ``AudioConfig``; ``stages(steps_per_epoch)`` gives
+    ``train_or_load``'s ``epochs=`` or ``phases=``.
     """
     if is_trained(folder) and not retrain:
         return load_run(folder)
-    audio = r.model.audio
     segments = AudioSegments(corpus, config=audio, segment_frames=plan.segment_frames,
                              batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
                              drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]))

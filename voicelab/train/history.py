@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -75,13 +76,13 @@ class HistoryLogger(keras.callbacks.Callback):
     nothing is written (one warning) and the history is still kept.
     """
 
-    def __init__(self, history: dict, log_dir: str | os.PathLike | None, *,
+    def __init__(self, history: dict, log_dir: str | os.PathLike | TensorBoardWriter | None, *,
                  every_n_steps: int = 10) -> None:
         super().__init__()
         if every_n_steps < 1:
             raise ParameterError(f"every_n_steps={every_n_steps} must be a positive integer")
         self.history, self.every_n_steps = history, every_n_steps
-        self.writer = TensorBoardWriter(log_dir) if log_dir is not None else None
+        self.writer = TensorBoardWriter.of(log_dir)
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
@@ -105,17 +106,20 @@ class AudioSnapshots(keras.callbacks.Callback):
     """Vocode fixed mels at every epoch end: hear a vocoder learn, in TensorBoard and in a notebook.
 
     ``mels [B, frames, n_mels]`` go through ``model.generator`` (or ``model``); the
-    waveforms are kept in :attr:`audio` as ``[(step, waves [B, samples]), ...]`` and
-    written to TensorBoard as ``vocoded/<i>``.
+    waveforms are kept in :attr:`audio` as ``[(step, waves [B, samples]), ...]``,
+    written to TensorBoard as ``vocoded/<i>`` and, with ``directory``, to
+    ``directory/audio.npz`` (:func:`save_audio`), so a resumed run shows them all.
     """
 
-    def __init__(self, mels, *, sr: int, log_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, mels, *, sr: int, log_dir: str | os.PathLike | TensorBoardWriter | None = None,
+                 directory: str | os.PathLike | None = None) -> None:
         super().__init__()
         self.mels, self.sr = np.asarray(mels, dtype="float32"), sr
         if self.mels.ndim != 3:
             raise ParameterError(f"mels of shape {self.mels.shape}: need [batch, frames, n_mels]")
         self.audio: list = []
-        self.writer = TensorBoardWriter(log_dir) if log_dir is not None else None
+        self.writer = TensorBoardWriter.of(log_dir)
+        self.directory = directory
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         generator = getattr(self.model, "generator", self.model)
@@ -123,6 +127,8 @@ class AudioSnapshots(keras.callbacks.Callback):
         waves = waves[..., 0] if waves.ndim == 3 else waves       # [B, T, 1] (MelGAN) or [B, T]
         step = global_step(self.model)
         self.audio.append((step, waves))
+        if self.directory is not None:
+            save_audio(self.directory, self.audio)
         if self.writer is not None:
             for i, wave in enumerate(waves):
                 self.writer.audio(f"vocoded/{i}", wave, step, sr=self.sr)
@@ -139,6 +145,13 @@ class TensorBoardWriter:
 
     def __init__(self, log_dir: str | os.PathLike) -> None:
         self.log_dir, self._writer = os.fspath(log_dir), None
+
+    @classmethod
+    def of(cls, log_dir: str | os.PathLike | TensorBoardWriter | None) -> TensorBoardWriter | None:
+        """``log_dir`` as a writer: a writer is shared as it is, a path gets a new one, ``None`` none."""
+        if log_dir is None or isinstance(log_dir, TensorBoardWriter):
+            return log_dir
+        return cls(log_dir)
 
     def scalar(self, name: str, value: float, step: int) -> None:
         self._write("scalar", name, value, step)
@@ -170,6 +183,31 @@ class TensorBoardWriter:
             writer.add_audio(name, value, step, sample_rate=sr)
 
 
+AUDIO = "audio.npz"
+"""File of the audio snapshots in a run folder (and beside its checkpoint)."""
+
+
+def save_audio(directory: str | os.PathLike, audio: list) -> None:
+    """Write ``[(step, waves [B, samples]), ...]`` to ``directory/audio.npz`` (atomically)."""
+    if not audio:
+        return
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f"{AUDIO}.tmp.npz"
+    np.savez(tmp, steps=np.asarray([s for s, _ in audio]), waves=np.stack([w for _, w in audio]))
+    os.replace(tmp, directory / AUDIO)
+
+
+def load_audio(directory: str | os.PathLike, *, up_to_step: int | None = None) -> list:
+    """The snapshots :func:`save_audio` wrote (those up to ``up_to_step``); ``[]`` when none."""
+    path = Path(directory) / AUDIO
+    if not path.is_file():
+        return []
+    with np.load(path) as data:
+        return [(int(s), w) for s, w in zip(data["steps"], data["waves"])
+                if up_to_step is None or s <= up_to_step]
+
+
 def _open_writer(log_dir: str):
     """``("tf", writer)``, ``("torch", writer)``, or ``False`` when TensorBoard is missing.
 
@@ -199,4 +237,5 @@ def _open_writer(log_dir: str):
     return False
 
 
-__all__ = ["AudioSnapshots", "HistoryLogger", "TensorBoardWriter", "curve", "new_history", "truncate"]
+__all__ = ["AUDIO", "AudioSnapshots", "HistoryLogger", "TensorBoardWriter", "curve", "load_audio",
+           "new_history", "save_audio", "truncate"]

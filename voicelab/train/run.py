@@ -59,10 +59,17 @@ import numpy as np
 
 from voicelab.errors import ParameterError
 from voicelab.train.callbacks import BlowUpGuard, Checkpoint, global_step
-from voicelab.train.history import AudioSnapshots, HistoryLogger, new_history, truncate
+from voicelab.train.history import (
+    AudioSnapshots,
+    HistoryLogger,
+    TensorBoardWriter,
+    load_audio,
+    new_history,
+    save_audio,
+    truncate,
+)
 
-MODEL, INFO, HISTORY, AUDIO, CHECKPOINT, LOGS = (
-    "model.keras", "run.json", "history.json", "audio.npz", "checkpoint", "logs")
+MODEL, INFO, HISTORY, CHECKPOINT, LOGS = ("model.keras", "run.json", "history.json", "checkpoint", "logs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +138,7 @@ def load_run(folder: str | os.PathLike, *, hint: str = "") -> Run:
     for module in info.get("modules", []):    # registers the model's layers with Keras's loader
         importlib.import_module(module)
     history = json.loads((folder / HISTORY).read_text()) if (folder / HISTORY).is_file() else new_history()
-    return Run(folder, keras.models.load_model(folder / MODEL), info, history, _load_audio(folder), True)
+    return Run(folder, keras.models.load_model(folder / MODEL), info, history, load_audio(folder), True)
 
 
 def train_or_load(
@@ -218,17 +225,16 @@ def train_or_load(
         clock.previous = float(state.get("seconds", 0.0))
     guard = guard or BlowUpGuard()
     guard.events = history["events"]
-    fit_callbacks = [guard, HistoryLogger(history, folder / LOGS, every_n_steps=log_every)]
+    writer = TensorBoardWriter(folder / LOGS)     # one writer for the losses and the audio
+    fit_callbacks = [guard, HistoryLogger(history, writer, every_n_steps=log_every)]
     snapshots = None
     if snapshot_mels is not None:
         if sr is None:
             raise ParameterError("snapshot_mels needs sr, the sample rate of the audio")
-        snapshots = AudioSnapshots(snapshot_mels, sr=sr, log_dir=folder / LOGS)
-        snapshots.audio.extend(_load_audio(folder / CHECKPOINT))
+        snapshots = AudioSnapshots(snapshot_mels, sr=sr, log_dir=writer, directory=folder / CHECKPOINT)
+        snapshots.audio.extend(load_audio(folder / CHECKPOINT, up_to_step=resumed_at))
         fit_callbacks.append(snapshots)
     fit_callbacks += [checkpoint, *callbacks]     # the guard first: a recovered step is never saved
-    if snapshots is not None:
-        fit_callbacks.append(_SaveAudio(snapshots, folder / CHECKPOINT))
 
     inputs = train if isinstance(train, tuple) else (train,)   # (x, y) arrays or one dataset
     end = 0
@@ -251,7 +257,7 @@ def train_or_load(
     exported = export(model) if export is not None else model
     exported.save(folder / MODEL)
     if snapshots is not None:
-        _save_audio(folder, snapshots.audio)
+        save_audio(folder, snapshots.audio)
     _write_json(folder / HISTORY, history)
     info = {
         "name": folder.name,
@@ -299,34 +305,6 @@ class _Clock:
     def seconds(self) -> float:
         running = time.perf_counter() - self._since if self._since is not None else 0.0
         return self.previous + self._total + running
-
-
-class _SaveAudio(keras.callbacks.Callback):
-    """Keep the audio snapshots beside the checkpoint, so a resumed run shows them all."""
-
-    def __init__(self, snapshots: AudioSnapshots, directory: Path) -> None:
-        super().__init__()
-        self.snapshots, self.directory = snapshots, directory
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        _save_audio(self.directory, self.snapshots.audio)
-
-
-def _save_audio(directory: Path, audio: list) -> None:
-    if not audio:
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f"{AUDIO}.tmp.npz"
-    np.savez(tmp, steps=np.asarray([s for s, _ in audio]), waves=np.stack([w for _, w in audio]))
-    os.replace(tmp, directory / AUDIO)
-
-
-def _load_audio(directory: Path) -> list:
-    path = Path(directory) / AUDIO
-    if not path.is_file():
-        return []
-    with np.load(path) as data:
-        return [(int(s), w) for s, w in zip(data["steps"], data["waves"])]
 
 
 def _modules(model: keras.Model) -> list[str]:
