@@ -6,6 +6,7 @@ Runs on whichever backend ``KERAS_BACKEND`` names; CI runs the file under
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -107,8 +108,9 @@ def _positive_constant_weights(generator) -> None:
 
 
 @pytest.mark.parametrize("factors", [(4, 4), (8, 2)])
-def test_receptive_field_matches_the_measured_impulse_response(factors):
-    cfg = tiny_config(upsample_factors=factors)
+@pytest.mark.parametrize("centre", [True, False])
+def test_receptive_field_matches_the_measured_impulse_response(factors, centre):
+    cfg = tiny_config(upsample_factors=factors, centre_frames=centre)
     first, last = impulse_response(cfg)
     generator = build_generator(cfg)
     _positive_constant_weights(generator)
@@ -120,7 +122,26 @@ def test_receptive_field_matches_the_measured_impulse_response(factors):
     assert 0 < touched[0] and touched[-1] < frames * 16 - 1   # clear of the edges
     assert (touched[0] - frame * 16, touched[-1] - frame * 16) == (first, last)
     assert touched.size == last - first + 1              # no gaps inside
-    assert impulse_response(MelGANConfig()) == (-1425, 1680)   # 3106 samples, 0.19 s
+    assert impulse_response(MelGANConfig()) == (-1553, 1552)   # 3106 samples, 0.19 s, centred
+    assert impulse_response(MelGANConfig(centre_frames=False)) == (-1425, 1680)   # half a hop late
+
+
+def test_centred_generator_puts_a_frame_on_its_own_sample():
+    """A frame's influence is centred on ``frame * hop`` only with ``centre_frames``."""
+    for centre, expected in ((True, 0.0), (False, 8.0)):
+        first, last = impulse_response(tiny_config(centre_frames=centre))
+        assert (first + last) / 2 == pytest.approx(expected, abs=1.0)   # hop 16: half a hop is 8
+
+
+def test_output_gain_scales_the_untrained_output(rng):
+    mel = rng.normal(-4, 2, size=(2, 16, 8)).astype("float32")
+    keras.utils.set_random_seed(3)
+    loud = numpy(build_generator(tiny_config(output_gain=0.2)).predict_on_batch(mel)).std()
+    keras.utils.set_random_seed(3)
+    quiet = numpy(build_generator(tiny_config(output_gain=0.05)).predict_on_batch(mel)).std()
+    assert quiet == pytest.approx(loud / 4, rel=0.1)        # tanh is near-linear at these levels
+    with pytest.raises(ParameterError, match="output_gain=0"):
+        tiny_config(output_gain=0.0)
 
 
 # ----------------------------------------------------------------- discriminator
@@ -249,6 +270,12 @@ def test_warm_up_trains_the_generator_alone_then_the_gan_trains_both(rng):
     logs = gan.fit(batch, batch_size=2, epochs=1, verbose=0).history
     assert changed(g0, gan.generator) and not changed(d0, gan.discriminator)
     assert logs["d_loss"] == [0.0] and logs["stft_loss"][0] > 0 and "d_grad_norm" not in logs
+    gan.set_phase("gan")
+    assert float(numpy(gan.g_optimizer.learning_rate)) == pytest.approx(gan.config.learning_rate)
+    assert (gan.g_optimizer.beta_1, gan.g_optimizer.beta_2) == gan.config.adam_betas
+    gan.set_phase("warmup")
+    assert float(numpy(gan.g_optimizer.learning_rate)) == pytest.approx(gan.config.warmup_learning_rate)
+    assert (gan.g_optimizer.beta_1, gan.g_optimizer.beta_2) == gan.config.warmup_betas
     gan.warming_up = False
     d1 = snapshot(gan.discriminator)
     logs = gan.fit(batch, batch_size=2, epochs=1, verbose=0).history

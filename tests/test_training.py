@@ -84,8 +84,9 @@ def test_one_fit_step_updates_both_networks(gan, rng):
     assert all(np.any(a != b) for a, b in zip(gan.generator.get_weights(), g_before))
     assert any(np.any(a != b) for a, b in zip(gan.discriminator.get_weights(), d_before))
     assert logs["d_loss"] == pytest.approx(6.0, abs=0.5)     # hinge: 2 per scale for D(x) ~ 0
+    assert gan.config.feature_matching_scale == pytest.approx(10 * 4 / 3 / 3)   # 2 downsamples, 3 scales
     assert logs["g_loss"] == pytest.approx(
-        logs["adv_loss"] + 10 * logs["fm_loss"] + 2.5 * logs["stft_loss"], rel=1e-4)
+        logs["adv_loss"] + gan.config.feature_matching_scale * logs["fm_loss"] + 2.5 * logs["stft_loss"], rel=1e-4)
 
 
 def test_evaluate_reports_the_losses_without_training(gan, rng):

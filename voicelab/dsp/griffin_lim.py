@@ -76,6 +76,7 @@ from voicelab.errors import ParameterError
 __all__ = [
     "griffin_lim",
     "mel_to_audio",
+    "mel_pseudo_inverse",
     "mel_to_linear",
     "spectral_convergence",
     "spectral_convergence_from_audio",
@@ -351,6 +352,17 @@ def griffin_lim(
 
 
 # ------------------------------------------------------------------ mel inversion
+
+
+def mel_pseudo_inverse(config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """``pinv(mel_filterbank)``, ``[n_mels, n_freqs]`` float32: ``mel @ it`` is :func:`mel_to_linear` before clipping.
+
+    Example
+    -------
+    >>> mel_pseudo_inverse().shape
+    (80, 513)
+    """
+    return _mel_pseudo_inverse(features._check_config(config)).copy()
 
 
 @functools.lru_cache(maxsize=16)

@@ -21,6 +21,8 @@ Layers, all in ``keras.ops`` (runs on the TensorFlow and PyTorch backends):
   ``Dense(expansion * channels)`` -> GELU -> ``Dense(channels)`` -> layer scale
   (initialised to ``1 / blocks``) -> residual add;
 - LayerNorm -> ``Dense(2 * (n_fft // 2 + 1))``: log-magnitude ``m`` and phase ``p``;
+  with ``magnitude_prior`` (:class:`MagnitudePrior`), ``m`` is a correction added to
+  the log of the mel's pseudo-inverse, the magnitude Griffin-Lim starts from;
   spectrum ``exp(min(m, max_log_magnitude)) * (cos p + i sin p)``;
 - :class:`InverseSTFT`: ``[B, frames, bins]`` complex -> ``[B, frames * hop_length]``.
 
@@ -45,6 +47,7 @@ import numpy as np
 from keras import ops
 
 from voicelab.dsp.features import MEL_FLOOR, AudioConfig, hann_window, mel_filterbank
+from voicelab.dsp.griffin_lim import mel_pseudo_inverse
 from voicelab.errors import ParameterError
 from voicelab.models.losses import multi_resolution_stft_loss
 
@@ -71,6 +74,12 @@ class ISTFTVocoderConfig:
     initial_log_magnitude : float
         Bias of the log-magnitude outputs at initialisation: the untrained output's
         level (``-1``: about speech level, output std ~0.03, for a 1024-point Hann window).
+    magnitude_prior : bool
+        Add the log of the mel's pseudo-inverse (``voicelab.dsp.griffin_lim.mel_to_linear``,
+        the magnitude Griffin-Lim starts from) to the predicted log-magnitude, whose
+        layer starts at zero: the untrained network already has Griffin-Lim's
+        magnitudes, and its budget goes to the phase and to sharpening them. False:
+        the magnitudes are learned from scratch.
     mel_mean, mel_scale : float
         Fixed input normalisation of the log-mel.
     mel_weight, stft_weight : float
@@ -88,6 +97,7 @@ class ISTFTVocoderConfig:
     expansion: int = 3
     max_log_magnitude: float = float(np.log(100.0))
     initial_log_magnitude: float = -1.0
+    magnitude_prior: bool = False
     mel_mean: float = -5.0
     mel_scale: float = 3.0
     mel_weight: float = 45.0
@@ -212,6 +222,41 @@ class SpectrumHead(keras.layers.Layer):
         return {**super().get_config(), "max_log_magnitude": self.max_log_magnitude}
 
 
+@keras.saving.register_keras_serializable(package="voicelab")
+class MagnitudePrior(keras.layers.Layer):
+    """``log-mel [B, T, n_mels] -> [B, T, 2 * bins]``: ``log max(exp(mel) @ pinv, floor)``, then zeros.
+
+    The first half is the log-magnitude of the mel's pseudo-inverse (the spectrum
+    Griffin-Lim starts from, clipped at ``MEL_FLOOR``); the second half, the phase's
+    place, is zero. Added to the head's ``Dense`` output, it makes the network predict
+    a correction of that magnitude rather than the magnitude itself.
+
+    Example
+    -------
+    >>> prior = MagnitudePrior(AudioConfig())(np.full((1, 3, 80), -2.0, "float32"))
+    >>> tuple(prior.shape), float(ops.max(prior[..., 513:]))
+    ((1, 3, 1026), 0.0)
+    """
+
+    def __init__(self, audio: AudioConfig | dict | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if isinstance(audio, dict):
+            audio = AudioConfig(**audio)
+        self.audio = audio or AudioConfig()
+        self.pinv = mel_pseudo_inverse(self.audio)          # [n_mels, bins]
+
+    def call(self, mel):
+        linear = ops.matmul(ops.exp(mel), ops.convert_to_tensor(self.pinv, dtype=mel.dtype))
+        log_mag = ops.log(ops.maximum(linear, MEL_FLOOR))
+        return ops.concatenate([log_mag, ops.zeros_like(log_mag)], axis=-1)
+
+    def compute_output_shape(self, shape):
+        return (*shape[:-1], 2 * (self.audio.n_fft // 2 + 1))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "audio": dataclasses.asdict(self.audio)}
+
+
 def build_istft_vocoder(config: ISTFTVocoderConfig = ISTFTVocoderConfig(), *,
                         name: str = "istft_vocoder") -> keras.Model:
     """The vocoder as a functional model: ``[B, frames, n_mels] -> [B, frames * hop]``.
@@ -233,9 +278,17 @@ def build_istft_vocoder(config: ISTFTVocoderConfig = ISTFTVocoderConfig(), *,
         x = ConvNeXtBlock(config.channels, config.kernel_size, config.expansion,
                           layer_scale=1.0 / config.blocks, name=f"block{i + 1}")(x)
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="out_norm")(x)
-    bias = np.concatenate([np.full(bins, config.initial_log_magnitude), np.zeros(bins)]).astype("float32")
-    x = keras.layers.Dense(2 * bins, name="spectrum",
-                           bias_initializer=keras.initializers.Constant(bias))(x)
+    if config.magnitude_prior:   # the magnitude starts as the prior's: a zero correction
+        head = keras.layers.Dense(2 * bins, name="spectrum")
+        x = head(x)
+        kernel = np.asarray(ops.convert_to_numpy(head.kernel))
+        kernel[:, :bins] = 0.0
+        head.kernel.assign(kernel)
+        x = keras.layers.Add(name="with_prior")([x, MagnitudePrior(audio, name="magnitude_prior")(mel)])
+    else:
+        bias = np.concatenate([np.full(bins, config.initial_log_magnitude), np.zeros(bins)]).astype("float32")
+        x = keras.layers.Dense(2 * bins, name="spectrum",
+                               bias_initializer=keras.initializers.Constant(bias))(x)
     spectrum = SpectrumHead(config.max_log_magnitude, name="polar")(x)
     return keras.Model(mel, InverseSTFT(audio, name="istft")(spectrum), name=name)
 

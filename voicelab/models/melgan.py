@@ -7,12 +7,20 @@ Generative Adversarial Networks for Conditional Waveform Synthesis", NeurIPS 201
   (dilations 1, 3, 9)] per upsampling factor r -> leaky ReLU -> conv(k=7) -> tanh.
   The factors multiply to ``hop_length`` (256 = 8*8*2*2), so every mel frame becomes
   ``hop_length`` samples. Padding is reflection-style, as in the paper.
+- **Frame alignment**: mel frame ``t`` is centred on sample ``t * hop_length`` (centred
+  STFT), but a transposed-conv stack writes frame ``t`` into samples
+  ``[t * hop, (t + 1) * hop)``, half a hop (8 ms at 16 kHz) late. With
+  ``centre_frames`` (default) the generator reads one mirrored frame past the end and
+  drops its first ``hop_length // 2`` samples, so frame ``t``'s samples are centred on
+  ``t * hop_length`` as the features are (the official MelGAN and HiFi-GAN get the same
+  by padding the audio by ``(n_fft - hop) / 2`` before an uncentred STFT).
 - **Discriminator**: the same small conv net at three scales (raw audio, average-pooled
   x2 and x4); strided grouped convs keep it cheap. Each scale returns its feature maps
   and a score map.
 - **Losses** (``voicelab.models.losses``): hinge adversarial loss (the paper's),
   feature matching (L1 between the discriminator's feature maps of real and generated
-  audio, weight 10), and our tweak, a multi-resolution STFT loss (Yamamoto et al. 2020,
+  audio, weight 10, each of the ``scales x layers`` terms weighted as the official code does,
+  see :attr:`MelGANConfig.feature_matching_scale`), and our tweak, a multi-resolution STFT loss (Yamamoto et al. 2020,
   Parallel WaveGAN), switched by ``MelGANConfig.ablation``: ``"paper"`` is plain
   MelGAN, ``"paper+stft"`` adds it.
 
@@ -105,18 +113,38 @@ class MelGANConfig:
     adversarial : {"hinge", "lsgan"}
         Hinge is the paper's loss; least squares (HiFi-GAN's) is there for exercises.
     feature_matching_weight : float
-        Weight of the feature-matching loss (10).
+        The paper's lambda for feature matching (10). The official code also weights
+        each layer's L1 term by ``4 / (n_layers + 1)`` and each scale's by
+        ``1 / n_scales`` (``4/5 * 1/3`` for the paper's discriminator), which
+        :attr:`feature_matching_scale` applies: the 18 terms weigh ``10 * 4/15 = 2.67``
+        each, not 10.
     ablation : {"paper", "paper+stft"}
         ``"paper"`` is plain MelGAN; ``"paper+stft"`` (default, ours) also trains on the
         multi-resolution STFT loss. That loss is reported in both, for comparison.
     stft_weight : float
-        Weight of the STFT loss (2.5; ours). At initialisation the weighted STFT term is
-        then about 3x the weighted feature matching, so it leads the first, CPU-sized
-        minutes of training; the adversarial terms shape the detail after that.
+        Weight of the STFT loss (2.5; ours). It leads the first, CPU-sized minutes of
+        training; the adversarial terms shape the detail after that.
     stft_resolutions : tuple of (n_fft, hop_length, win_length)
         Parallel WaveGAN's three resolutions.
     learning_rate, adam_betas : float, (float, float)
         Adam for both networks (1e-4, (0.5, 0.9)).
+    warmup_learning_rate, warmup_betas : float, (float, float)
+        The generator's Adam during the warm-up (ours: 5e-4, (0.9, 0.999)). The warm-up
+        is plain regression on the STFT loss, not a game, so it takes regression's
+        usual Adam: on one harmonic window (``tests/test_melgan.py``) Adam(5e-4, 0.9,
+        0.999) fell below a spectral convergence of 0.1 in 50 steps, while the GAN's
+        betas (0.5, 0.9) at the same or a higher rate oscillated between 0.15 and 0.9.
+        Rate and betas return to ``learning_rate`` and ``adam_betas`` when the
+        discriminator joins.
+    centre_frames : bool
+        Centre each frame's samples on ``frame * hop_length``, where the features'
+        frames are centred (see the module docstring). False: the raw transposed-conv
+        stack, half a hop late.
+    output_gain : float
+        Scale of ``conv_out``'s initial weight norm ``g``. The untrained generator then
+        starts near speech level instead of at several times it, which the first steps
+        would otherwise spend turning the volume down (ours: 1.0, the paper's; the kit's
+        CPU recipe picks a smaller one).
     """
 
     audio: AudioConfig = dataclasses.field(default_factory=AudioConfig)
@@ -136,6 +164,10 @@ class MelGANConfig:
         (512, 50, 240), (1024, 120, 600), (2048, 240, 1200))
     learning_rate: float = 1e-4
     adam_betas: tuple[float, float] = (0.5, 0.9)
+    warmup_learning_rate: float = 5e-4
+    warmup_betas: tuple[float, float] = (0.9, 0.999)
+    centre_frames: bool = True
+    output_gain: float = 1.0
 
     def __post_init__(self) -> None:
         factors = self.factors
@@ -155,6 +187,21 @@ class MelGANConfig:
             if not 0 < hop <= win <= n_fft:
                 raise ParameterError(
                     f"stft resolution {(n_fft, hop, win)} needs 0 < hop <= win <= n_fft")
+        for name in ("learning_rate", "warmup_learning_rate", "output_gain"):
+            if not getattr(self, name) > 0:
+                raise ParameterError(f"{name}={getattr(self, name)} must be positive")
+
+    @property
+    def feature_matching_scale(self) -> float:
+        """Weight of each feature-matching L1 term: ``lambda * 4 / (n_layers + 1) / n_scales``.
+
+        Example
+        -------
+        >>> round(MelGANConfig().feature_matching_scale, 3)      # 10 * 4/5 * 1/3
+        2.667
+        """
+        return (self.feature_matching_weight * 4.0 / (len(self.discriminator_downsamples) + 1)
+                / self.discriminator_scales)
 
     @property
     def factors(self) -> tuple[int, ...]:
@@ -165,26 +212,50 @@ class MelGANConfig:
 # ---------------------------------------------------------------------------- layers
 @keras.saving.register_keras_serializable(package="voicelab")
 class ReflectionPad1D(keras.layers.Layer):
-    """Pad the time axis by mirroring ``padding`` samples at each end (no edge clicks)."""
+    """Pad the time axis by mirroring ``padding`` samples at each end (no edge clicks).
 
-    def __init__(self, padding: int, **kwargs) -> None:
+    ``padding`` is one number (both ends) or ``(before, after)``.
+    """
+
+    def __init__(self, padding: int | tuple[int, int], **kwargs) -> None:
         super().__init__(**kwargs)
         self.padding = padding
+        self._sides = tuple(padding) if isinstance(padding, (tuple, list)) else (padding, padding)
 
     def call(self, x):
-        return ops.pad(x, [[0, 0], [self.padding, self.padding], [0, 0]], mode="reflect")
+        return ops.pad(x, [[0, 0], list(self._sides), [0, 0]], mode="reflect")
 
     def compute_output_shape(self, shape):
-        return (shape[0], None if shape[1] is None else shape[1] + 2 * self.padding, shape[2])
+        return (shape[0], None if shape[1] is None else shape[1] + sum(self._sides), shape[2])
 
     def get_config(self) -> dict:
         return {**super().get_config(), "padding": self.padding}
 
 
+@keras.saving.register_keras_serializable(package="voicelab")
+class Crop1D(keras.layers.Layer):
+    """Drop ``start`` samples at the beginning and ``end`` at the end of the time axis."""
+
+    def __init__(self, start: int, end: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.start, self.end = start, end
+
+    def call(self, x):
+        return x[:, self.start:ops.shape(x)[1] - self.end]
+
+    def compute_output_shape(self, shape):
+        return (shape[0], None if shape[1] is None else shape[1] - self.start - self.end, *shape[2:])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "start": self.start, "end": self.end}
+
+
 def build_generator(config: MelGANConfig, *, name: str = "melgan_generator") -> keras.Model:
     """MelGAN's generator, a functional model: ``[B, frames, n_mels] -> [B, frames*hop, 1]``.
 
-    Needs at least 4 frames (reflection padding of the first conv).
+    Needs at least 4 frames (reflection padding of the first conv). With
+    ``config.centre_frames`` the output sample ``t * hop_length`` is the centre of frame
+    ``t``, as in the features.
 
     Example
     -------
@@ -198,7 +269,9 @@ def build_generator(config: MelGANConfig, *, name: str = "melgan_generator") -> 
         return keras.layers.LeakyReLU(negative_slope=0.2)
 
     mel = keras.Input((None, config.audio.n_mels), name="log_mel")
-    x = ReflectionPad1D(3)(mel)
+    hop = config.audio.hop_length
+    x = ReflectionPad1D((0, 1), name="centre_pad")(mel) if config.centre_frames else mel  # + 1 frame
+    x = ReflectionPad1D(3)(x)
     channels = config.generator_channels
     x = WeightNormConv1D(channels, 7, name="conv_in")(x)
     for stage, r in enumerate(config.factors, start=1):
@@ -214,7 +287,11 @@ def build_generator(config: MelGANConfig, *, name: str = "melgan_generator") -> 
             skip = WeightNormConv1D(channels, 1, name=f"res{stage}_d{d}_skip")(x)
             x = keras.layers.Add()([skip, y])
     x = ReflectionPad1D(3)(leaky()(x))
-    x = WeightNormConv1D(1, 7, name="conv_out")(x)
+    conv_out = WeightNormConv1D(1, 7, name="conv_out")
+    x = conv_out(x)
+    conv_out.g.assign(conv_out.g * config.output_gain)   # start near speech level
+    if config.centre_frames:          # frame t's block [t*hop, (t+1)*hop) -> centred on t*hop
+        x = Crop1D(hop // 2, hop - hop // 2, name="centre_frames")(x)
     return keras.Model(mel, keras.layers.Activation("tanh")(x), name=name)
 
 
@@ -222,15 +299,17 @@ def impulse_response(config: MelGANConfig) -> tuple[int, int]:
     """First and last output sample, relative to ``frame * hop_length``, one frame reaches.
 
     Computed by following an interval through the layers. With the defaults it is
-    ``(-1425, 1680)``: one frame shapes 3106 samples (0.19 s at 16 kHz), so each output
-    sample hears about 12 frames.
+    ``(-1553, 1552)``: one frame shapes 3106 samples (0.19 s at 16 kHz), centred on its
+    own sample, so each output sample hears about 12 frames (``(-1425, 1680)``, half a
+    hop late, without ``centre_frames``).
     """
     first, last = -3, 3                                   # conv_in, k=7
     for r in config.factors:                              # transposed conv k=2r, crop r//2
         first, last = first * r - r // 2, last * r + 2 * r - 1 - r // 2
         first -= sum(config.residual_dilations)           # k=3 convs, dilation d: +-d
         last += sum(config.residual_dilations)
-    return first - 3, last + 3                            # conv_out, k=7
+    shift = config.audio.hop_length // 2 if config.centre_frames else 0
+    return first - 3 - shift, last + 3 - shift            # conv_out, k=7; the centring crop
 
 
 class ScaleDiscriminator(keras.layers.Layer):
@@ -355,7 +434,7 @@ class MelGAN(keras.Model):
         adv = generator_adversarial_loss(fake_outputs, kind=cfg.adversarial)
         fm = feature_matching_loss(real_outputs, fake_outputs)
         stft = multi_resolution_stft_loss(audio, fake, cfg.stft_resolutions)
-        total = adv + cfg.feature_matching_weight * fm
+        total = adv + cfg.feature_matching_scale * fm
         if cfg.ablation == "paper+stft":
             total = total + cfg.stft_weight * stft
         else:
@@ -396,10 +475,21 @@ class MelGAN(keras.Model):
 
     def set_phase(self, name: str) -> None:
         """``"warmup"`` (generator alone on the STFT loss) or ``"gan"``: what
-        :func:`voicelab.train.train_or_load` calls before each :class:`~voicelab.train.Phase`."""
+        :func:`voicelab.train.train_or_load` calls before each :class:`~voicelab.train.Phase`.
+
+        The generator's Adam takes the config's ``warmup_learning_rate`` and
+        ``warmup_betas`` in the warm-up, ``learning_rate`` and ``adam_betas`` in the GAN
+        phase (set again on every call, so a resumed run gets the right ones; the
+        step is traced again after a change of phase).
+        """
         if name not in self.PHASES:
             raise ParameterError(f"phase={name!r} is not one of {self.PHASES}")
         self.warming_up = name == "warmup"
+        cfg = self.config
+        rate, betas = ((cfg.warmup_learning_rate, cfg.warmup_betas) if self.warming_up
+                       else (cfg.learning_rate, cfg.adam_betas))
+        self.g_optimizer.learning_rate = rate
+        self.g_optimizer.beta_1, self.g_optimizer.beta_2 = betas
 
     def warmup_loss(self, audio, fake):
         """The warm-up's generator loss: the weighted STFT loss alone (needs ``"paper+stft"``)."""
