@@ -16,8 +16,9 @@ Each step's ``max |diff|`` is the largest sample difference from the same genera
 with weight norm, on the first mel: the speed-ups must not change the output.
 
 Two MelGAN sizes are measured: the paper's (512 channels after the first conv;
-the ``full`` profile) and the kit's CPU size (128; the ``quick`` profile); then the
-kit's default vocoder, the iSTFT vocoder of the ``quick`` recipe, called eagerly, the
+the ``full`` profile) and the kit's CPU size (256 channels, three stages 8-8-4; the
+``quick`` profile); then the kit's default vocoder, the iSTFT vocoder of the ``quick``
+recipe (magnitude prior included), called eagerly, the
 way the kit calls it (``voicelab.vocoders.neural_vocoder``: Keras's compiled
 ``predict_on_batch``) and XLA-compiled. All untrained: speed does not depend on the
 weights, so no trained model is needed. The last line states the CPU RTF of the kit's

@@ -209,6 +209,20 @@ def test_synthesize_mel(model, rng):
             synthesize_mel(model, tokens, reference_mel=np.zeros((10, N_MELS + 1)))
 
 
+def test_compiled_inference_equals_the_eager_model_at_every_length(model, rng):
+    """``infer`` runs compiled (TensorFlow) and must give the eager encode/decode's mel exactly."""
+    kwargs = ({"speaker": np.array([1], "int32")} if model.config.voice == "speaker"
+              else {"reference_mel": make_batch(rng, [4])["mel"][:1], "reference_length": np.array([4], "int32")})
+    for length in (3, 7, 12):            # new lengths must not need a new model or give stale graphs
+        inputs = {"tokens": rng.integers(1, 10, (1, length)).astype("int32"),
+                  "token_length": np.array([length], "int32"), **kwargs}
+        mel, durations, _ = model.infer(inputs)
+        h, mask, _ = model.encode(inputs, training=False)
+        mel_length = ops.sum(durations, axis=1)
+        _, eager, _ = model.decode(h, durations, mel_length, int(numpy(ops.max(mel_length))), training=False)
+        np.testing.assert_allclose(numpy(mel), numpy(eager), atol=1e-5)
+
+
 def test_save_load_round_trip(model, rng, tmp_path):
     path = tmp_path / f"tts_{model.config.voice}.keras"
     model.save(path)

@@ -49,28 +49,62 @@ def evaluate_vocoders(
     audio : dict, only with ``return_audio``
         ``{utterance id: {system: audio}}``.
     """
-    from librosa.util import fix_length
-
     if not systems:
         raise ParameterError("systems is empty: give {name: mel -> audio}")
     cache = FeatureCache(utterances, config, cache_dir)
     rows, clips = [], {}
     for utt in utterances:
         y, mel = cache.load(utt)
-        reference = features.magnitude(y, config=config)
-        clips[utt.id] = {}
-        for system, vocode in systems.items():
-            est = y if vocode is None else np.asarray(vocode(mel), dtype=np.float32).ravel()
-            est = fix_length(est, size=len(y))
-            clips[utt.id][system] = est
-            rows.append({
-                "id": utt.id, "speaker": utt.speaker, "system": system,
-                "pesq_wb": metrics.pesq_wb(y, est, sr=config.sr),
-                "stoi": metrics.stoi(y, est, sr=config.sr),
-                "mcd": metrics.mel_cepstral_distortion(y, est, sr=config.sr),
-                "sc": float(griffin_lim.spectral_convergence_from_audio(est, reference, config=config)),
-            })
+        utt_rows, clips[utt.id] = _score(y, mel, systems, config=config, id=utt.id, speaker=utt.speaker)
+        rows += utt_rows
     return (rows, clips) if return_audio else rows
+
+
+def evaluate_vocoders_on_audio(
+    recordings: Mapping[str, tuple[str, np.ndarray]],
+    systems: Mapping[str, Vocoder | None],
+    *,
+    config: AudioConfig = AudioConfig(),
+    return_audio: bool = False,
+) -> list[dict] | tuple[list[dict], dict]:
+    """:func:`evaluate_vocoders` for recordings that are in no manifest: ``{id: (speaker, audio)}``.
+
+    Each recording (float32 at ``config.sr``) gets its log-mel computed here
+    (``voicelab.dsp.features.log_melspectrogram``), as a corpus's would be. Notebook 03
+    uses it on voices the vocoders never heard (:func:`voicelab.data.speakers.synthesize`).
+    """
+    if not systems:
+        raise ParameterError("systems is empty: give {name: mel -> audio}")
+    rows, clips = [], {}
+    for clip_id, (speaker, y) in recordings.items():
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim != 1 or len(y) < config.n_fft:
+            raise ParameterError(f"recording {clip_id!r} of shape {y.shape}: need mono audio of at least "
+                                 f"n_fft={config.n_fft} samples")
+        mel = features.log_melspectrogram(y, config=config)
+        clip_rows, clips[clip_id] = _score(y, mel, systems, config=config, id=clip_id, speaker=speaker)
+        rows += clip_rows
+    return (rows, clips) if return_audio else rows
+
+
+def _score(y, mel, systems, *, config: AudioConfig, **keys) -> tuple[list[dict], dict]:
+    """Each system's audio from ``mel``, fitted to ``len(y)``, and its row of metrics against ``y``."""
+    from librosa.util import fix_length
+
+    reference = features.magnitude(y, config=config)
+    rows, clips = [], {}
+    for system, vocode in systems.items():
+        est = y if vocode is None else np.asarray(vocode(mel), dtype=np.float32).ravel()
+        est = fix_length(est, size=len(y))
+        clips[system] = est
+        rows.append({
+            **keys, "system": system,
+            "pesq_wb": metrics.pesq_wb(y, est, sr=config.sr),
+            "stoi": metrics.stoi(y, est, sr=config.sr),
+            "mcd": metrics.mel_cepstral_distortion(y, est, sr=config.sr),
+            "sc": float(griffin_lim.spectral_convergence_from_audio(est, reference, config=config)),
+        })
+    return rows, clips
 
 
 def metric_table(rows: Sequence[Mapping], *, by: Sequence[str] = ("system",)) -> list[dict]:

@@ -53,6 +53,7 @@ from voicelab.models.layers import (
 )
 from voicelab.models.losses import duration_loss, masked_mel_loss, masked_symbol_mse
 from voicelab.models.variance import VarianceAdaptor, VariancePredictor, symbol_means
+from voicelab.train import backend_steps
 
 VOICES = ("speaker", "reference")
 
@@ -410,20 +411,36 @@ class TTSModel(keras.Model):
         return total
 
     def infer(self, inputs, speed=1.0):
-        """Inference on a dict batch without ``durations``/``mel``; eager mode only.
+        """Inference on a dict batch without ``durations``/``mel``.
+
+        The encoder (with the variance adaptor) and the decoder run as two compiled
+        functions (``voicelab.train.backend_steps.inference_function``); the durations
+        between them are rounded outside, where the number of frames becomes known.
 
         Durations are ``round((exp(log_d) - 1) / speed)``, at least 1 frame per real
         symbol. Returns ``(mel [B, F, n_mels], durations [B, L], alignment [B, F, L])``.
         """
-        h, token_mask, log_durations = self.encode(inputs, training=False)
-        if self.variance_adaptor is not None:
-            h, _ = self.variance_adaptor(h, token_mask, training=False)
+        if getattr(self, "_inference", None) is None:   # compiled once per model (see backend_steps)
+            self._inference = (backend_steps.inference_function(self._infer_encode),
+                               backend_steps.inference_function(self._infer_decode))
+        encode, decode = self._inference
+        h, token_mask, log_durations = encode({k: ops.convert_to_tensor(v) for k, v in inputs.items()})
         frames = ops.round(ops.maximum(ops.expm1(log_durations), 0.0) / speed)
         durations = ops.cast(ops.maximum(frames, 1.0) * token_mask, "int32")
         mel_length = ops.sum(durations, axis=1)
-        n_frames = int(ops.convert_to_numpy(ops.max(mel_length)))
-        _, mel, alignment = self.decode(h, durations, mel_length, n_frames, training=False)
+        n_frames = ops.max(mel_length)
+        mel, alignment = decode(h, durations, mel_length, n_frames)
         return mel, durations, alignment
+
+    def _infer_encode(self, inputs):
+        h, token_mask, log_durations = self.encode(inputs, training=False)
+        if self.variance_adaptor is not None:
+            h, _ = self.variance_adaptor(h, token_mask, training=False)
+        return h, token_mask, log_durations
+
+    def _infer_decode(self, h, durations, mel_length, n_frames):
+        _, mel, alignment = self.decode(h, durations, mel_length, n_frames, training=False)
+        return mel, alignment
 
     # ------------------------------------------------------------------ saving
     def get_config(self):

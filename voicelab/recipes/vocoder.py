@@ -10,9 +10,10 @@ notebook trained.
 - :func:`train_or_load`: MelGAN's generator, through the kit's one training stack
   (:func:`voicelab.train.train_or_load`): warm-up then GAN phases, resume, blow-up
   guard, history, audio snapshots.
-- :func:`train_or_load_istft`: the iSTFT vocoder (``voicelab.models.istft_vocoder``),
-  regression only (mel L1 + multi-resolution STFT + phase losses), AdamW with a cosine
-  decay; the kit's **default vocoder**, chosen by measurement (notebook 03, README).
+- :func:`train_or_load_istft`: the iSTFT vocoder (``voicelab.models.istft_vocoder``)
+  with the mel pseudo-inverse as its magnitude prior, regression only (mel L1 +
+  multi-resolution STFT + phase losses), AdamW with a cosine decay; the kit's
+  **default vocoder**, chosen by measurement (notebook 03, README).
 - :func:`load_vocoder`: the kit's default vocoder for a profile, or Griffin-Lim with a
   visible message when none is trained yet. Notebook 02 and the later notebooks use it.
 
@@ -23,7 +24,7 @@ Example
 -------
 >>> r = recipe("quick")
 >>> r.model.generator_channels, r.plan.steps, r.plan.warmup_steps, r.istft_plan.steps
-(256, 700, 600, 2000)
+(256, 700, 600, 3000)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 
 from voicelab.data.manifest import Manifest
 from voicelab.data.pipeline import AudioSegments
+from voicelab.data.speakers import synthesize
 from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
 from voicelab.models.istft_vocoder import (
@@ -191,9 +193,9 @@ class VocoderRecipe:
 def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe:
     """Notebook 03's recipe: tiny (smoke), CPU-sized (quick) or GPU-sized (full).
 
-    ``quick`` fits the 15-minute CPU budget: the iSTFT vocoder 2000 steps (0.2-0.3 s a
-    step on 2 cores), MelGAN 600 warm-up and 100 GAN steps (the ablation, off by default
-    in the notebook, adds 2 x 200 GAN steps).
+    ``quick`` fits the 15-minute CPU budget: the iSTFT vocoder 3000 steps (about 0.17 s a
+    step on 2 quiet cores), MelGAN 600 warm-up and 100 GAN steps (the ablation, off by
+    default in the notebook, adds 2 x 200 GAN steps).
 
     Example
     -------
@@ -221,10 +223,11 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
         gl_iters=pick(profile, smoke=8, quick=64, full=100),
         n_eval=pick(profile, smoke=1, quick=3, full=10),
         istft=ISTFTVocoderConfig(audio=audio, channels=pick(profile, smoke=16, quick=256, full=384),
-                                 blocks=pick(profile, smoke=1, quick=6, full=8), phase_weight=5.0),
+                                 blocks=pick(profile, smoke=1, quick=6, full=8), phase_weight=5.0,
+                                 magnitude_prior=True),
         istft_plan=pick(profile,
                         smoke=RegressionPlan(steps=2, batch_size=2, segment_frames=16),
-                        quick=RegressionPlan(steps=2000, batch_size=16, segment_frames=32),
+                        quick=RegressionPlan(steps=3000, batch_size=16, segment_frames=32),
                         full=RegressionPlan(steps=30_000, batch_size=32, segment_frames=64, steps_per_epoch=1000)),
         jit_compile=pick(profile, smoke=False, quick="auto", full="auto"),
         run_eagerly=profile == "smoke",
@@ -314,6 +317,28 @@ def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio
         checkpoint_every=max(steps_per_epoch // 2, 1), log_every=max(plan.steps // 200, 1),
         guard=BlowUpGuard(snapshot_every=max(min(50, steps_per_epoch), 1)),
         callbacks=callbacks, verbose=verbose)
+
+
+UNSEEN_VOICES = ("espeak_f3", "espeak_m3", "espeak_rp_f4", "slt_vtl0.9", "rms_vtl1.15", "awb_vtl1.1")
+"""Voices no vocoder of the kit trains on: eSpeak NG's formant voices and WORLD-warped flite voices."""
+
+UNSEEN_SENTENCES = (
+    "The lighthouse keeper counted seven ships before dawn.",
+    "Would you rather sail north through the fog, or wait for the tide?",
+)
+"""Sentences of no corpus profile (the grammar writes none like them)."""
+
+
+def unseen_recordings(config: AudioConfig = AudioConfig(), *, voices=UNSEEN_VOICES,
+                      sentences=UNSEEN_SENTENCES) -> dict[str, tuple[str, np.ndarray]]:
+    """``{id: (voice, audio)}``: each sentence spoken by each voice, for
+    :func:`voicelab.evaluation.vocoders.evaluate_vocoders_on_audio`.
+
+    The vocoders learn from the corpus's four flite voices; these recordings test
+    whether they vocode any voice, or only those.
+    """
+    return {f"{voice}_{i}": (voice, synthesize(voice, text, sr=config.sr))
+            for voice in voices for i, text in enumerate(sentences)}
 
 
 def load_vocoder(profile: str, *, data_dir: str | os.PathLike, config: AudioConfig = AudioConfig(),

@@ -33,6 +33,22 @@ from voicelab.errors import ParameterError
 from voicelab.train.callbacks import global_norm
 
 
+def inference_function(fn):
+    """``fn`` compiled for repeated inference on inputs of varying length, where the backend can.
+
+    TensorFlow runs a Keras RNN eagerly as a Python ``while`` loop of small ops, one per
+    time step; ``tf.function(reduce_retracing=True)`` turns it into one graph, traced
+    again only for new input *ranks*, not for every new length (measured: a TTS model's
+    inference 5-10x faster). PyTorch's eager mode has no such cost per op, so ``fn``
+    is returned as it is there.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, reduce_retracing=True)
+    return fn
+
+
 def generator_train_step(model, mel, audio) -> dict:
     """One generator update on ``model.warmup_loss`` alone (no discriminator): the warm-up.
 
