@@ -6,7 +6,10 @@
 - ``voicelab.models.align``         learned text-to-mel aligner, monotonic alignment search (notebook 02)
 - ``voicelab.models.melgan``        MelGAN generator, multi-scale discriminator (notebook 03)
 - ``voicelab.models.weight_norm``   removable weight normalisation for convolutions (notebook 03)
+- ``voicelab.models.istft_vocoder`` the kit's vocoder: frame-rate ConvNeXt, magnitude prior, inverse STFT (notebook 03)
+- ``voicelab.models.vq``            vector quantiser with an EMA codebook, the VQ-VAE bottleneck (notebook 04)
 
-Models are built from ``voicelab.dsp`` configurations; they never import the training
-stack (``voicelab.train``), the evaluation, the UI or the recipes.
+Models are built from ``voicelab.dsp`` configurations; from the training stack they use
+only ``voicelab.train.backend_steps`` (gradient steps, compiled inference); they never
+import the evaluation, the UI or the recipes.
 """
