@@ -4,7 +4,7 @@
 
 Synthesises the test sentences with the trained speaker-id model of
 ``notebooks/02_tts_cnn_bilstm.ipynb`` (``voicelab.recipes.tts.load_tts``), once with the
-kit's vocoder (``voicelab.recipes.vocoder.load_vocoder``: notebook 03's MelGAN when it is
+kit's vocoder (``voicelab.recipes.vocoder.load_vocoder``: notebook 03's iSTFT vocoder when it is
 trained) and once with Griffin-Lim, and reports the real-time factor (seconds of
 computing per second of speech; the text front-end, the acoustic model and the vocoder
 all counted), after one warm-up pass. The last line states it (target: at most 0.05

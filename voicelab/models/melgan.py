@@ -131,9 +131,9 @@ class MelGANConfig:
     warmup_learning_rate, warmup_betas : float, (float, float)
         The generator's Adam during the warm-up (ours: 5e-4, (0.9, 0.999)). The warm-up
         is plain regression on the STFT loss, not a game, so it takes regression's
-        usual Adam: on one harmonic window (``tests/test_melgan.py``) Adam(5e-4, 0.9,
-        0.999) fell below a spectral convergence of 0.1 in 50 steps, while the GAN's
-        betas (0.5, 0.9) at the same or a higher rate oscillated between 0.15 and 0.9.
+        usual Adam: on one harmonic window (``tests/test_vocoder_recipe.py``) Adam(5e-4,
+        0.9, 0.999) fell below a spectral convergence of 0.1 in 50 steps, while with the
+        GAN's betas (0.5, 0.9) at 3e-4 and 2e-3 it swung between 0.15 and 0.9.
         Rate and betas return to ``learning_rate`` and ``adam_betas`` when the
         discriminator joins.
     centre_frames : bool
