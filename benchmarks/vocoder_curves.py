@@ -120,10 +120,17 @@ def main(argv: list[str] | None = None) -> int:
             probe_cb = Probe(lambda m: m, every)
             run = recipes.train_or_load_istft(r, train, models_dir=models, name=folder.name, cache_dir=cache,
                                               verbose=0, callbacks=[probe_cb])
-        points = probe_cb.points or json.loads((folder / "curve.json").read_text())["points"]
-        (folder / "curve.json").write_text(json.dumps({"variant": variant, "points": points}, indent=1))
+        if probe_cb.points:      # trained now: the minutes net of scoring
+            points, minutes = probe_cb.points, (run.seconds - probe_cb.spent) / 60
+        else:                    # loaded: what the training run saved (older runs: wall minutes)
+            saved = json.loads((folder / "curve.json").read_text())
+            points, minutes = saved["points"], saved.get("minutes", run.seconds / 60)
         vocode = neural_vocoder(run.model, config)
         final = score(vocode)
+        if not points or points[-1]["step"] < run.info["steps"]:   # the curve ends where training ended
+            points.append({"step": run.info["steps"], "minutes": round(minutes, 2), **final})
+        (folder / "curve.json").write_text(json.dumps({"variant": variant, "minutes": minutes, "points": points},
+                                                      indent=1))
         mels = _mels(probe, config, cache)
         vocode(mels[0])                                   # warm-up: trace once
         t0 = time.perf_counter()
@@ -131,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             vocode(mel)
         rtf = (time.perf_counter() - t0) / (sum(len(m) for m in mels) * config.hop_length / config.sr)
         results[variant] = {"points": points, "final": final, "rtf": rtf, "params": run.model.count_params(),
-                            "steps": run.info["steps"], "minutes": run.seconds / 60}
+                            "steps": run.info["steps"], "minutes": minutes}
         table.append({"variant": variant, "params_M": round(run.model.count_params() / 1e6, 2),
-                      "steps": run.info["steps"], "minutes": round(run.seconds / 60, 1), **final,
+                      "steps": run.info["steps"], "minutes": round(minutes, 1), **final,
                       "rtf": round(rtf, 4)})
     table.append({"variant": f"Griffin-Lim {base.gl_iters}", "params_M": 0, "steps": 0, "minutes": 0, **gl,
                   "rtf": float("nan")})
