@@ -38,9 +38,9 @@ def inference_function(fn):
 
     TensorFlow runs a Keras RNN eagerly as a Python ``while`` loop of small ops, one per
     time step; ``tf.function(reduce_retracing=True)`` turns it into one graph, traced
-    again only for new input *ranks*, not for every new length (measured: a TTS model's
-    inference 5-10x faster). PyTorch's eager mode has no such cost per op, so ``fn``
-    is returned as it is there.
+    again only for new input *ranks*, not for every new length (measured on notebook 02's
+    TTS model: 0.45 -> 0.017 s of computing per second of speech). On PyTorch ``fn``
+    runs eagerly, as it is (about 0.03 s per second of speech there).
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
