@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "istft-prior": (dataclasses.replace(base, istft=dataclasses.replace(base.istft, magnitude_prior=True)),
                         "istft"),
     }
+    mels = _mels(probe, config, cache)                    # the RTF's inputs, the same for every variant
     results, table = {}, []
     gl = score(griffin_lim_vocoder(config, n_iter=base.gl_iters))
     print(f"Griffin-Lim ({base.gl_iters} iterations) on {len(probe)} validation clips: {gl}")
@@ -131,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
             points.append({"step": run.info["steps"], "minutes": round(minutes, 2), **final})
         (folder / "curve.json").write_text(json.dumps({"variant": variant, "minutes": minutes, "points": points},
                                                       indent=1))
-        mels = _mels(probe, config, cache)
         vocode(mels[0])                                   # warm-up: trace once
         t0 = time.perf_counter()
         for mel in mels:
