@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from voicelab.errors import ParameterError
-from voicelab.sweep import declared_parameters, grid, parse_value, read_figures, sweep
+from voicelab.sweep import declared_parameters, grid, parse_value, read_figures, sweep, write_tables
 
 
 def tiny_notebook(path):
@@ -61,3 +61,6 @@ def test_sweep_runs_each_cell_records_failures_and_resumes(tmp_path):
     assert [r["status"] for r in again] == ["ok", "failed", "ok"] and again[2]["figures"]["score"] == 30.0
     lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
     assert [json.loads(x)["params"]["A"] for x in lines] == [1, 2, 3]
+    write_tables(again, tmp_path / "out", plot=["score"])         # the figures to draw can be chosen
+    with pytest.raises(ParameterError, match=r"no recorded figures \['loss'\]"):
+        write_tables(again, tmp_path / "out", plot=["loss"])

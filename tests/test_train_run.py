@@ -151,6 +151,7 @@ def _worker(kind: str, data_dir: Path, kill_at: int) -> subprocess.CompletedProc
     ("tts", 4, 3, 6),
     ("melgan", 3, 3, 5),       # 2 phases of one 2-step epoch; saves every step; a mid-epoch save restarts its epoch
     ("istft", 1, 1, 3),        # one epoch of 2 steps; the step-1 save is mid-epoch
+    ("vqvae", 7, 5, 10),       # 2 epochs of 5 batches (40 neutral clips, batches of 8)
 ])
 def test_every_model_resumes_after_kill_9(kind, kill_at, resumed_at, total, smoke_corpus, data_dir, tmp_path):
     work = tmp_path / "data"
@@ -159,7 +160,7 @@ def test_every_model_resumes_after_kill_9(kind, kill_at, resumed_at, total, smok
     killed = _worker(kind, work, kill_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     folder = work / "models" / {"aligner": "aligner-smoke", "tts": "tts-smoke-speaker", "melgan": "melgan-smoke",
-                                "istft": "istft-smoke"}[kind]
+                                "istft": "istft-smoke", "vqvae": "vqvae-smoke-speaker"}[kind]
     assert (folder / "checkpoint" / "state.json").is_file() and not (folder / "model.keras").exists()
     resumed = _worker(kind, work, 0)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -2,7 +2,7 @@
 
     python tests/train_worker.py KIND DATA_DIR KILL_AT_STEP
 
-Trains ``KIND`` (``aligner``, ``tts``, ``melgan`` or ``istft``) with its notebook's smoke recipe on
+Trains ``KIND`` (``aligner``, ``tts``, ``melgan``, ``istft`` or ``vqvae``) with its notebook's smoke recipe on
 ``DATA_DIR/corpus-smoke`` into ``DATA_DIR/models``. With ``KILL_AT_STEP > 0`` the process
 sends itself SIGKILL (``kill -9``: no clean-up, no ``finally``) right after that
 optimizer step, once the step's checkpoint, if any, is written. Otherwise it finishes
@@ -35,7 +35,7 @@ class KillAt(keras.callbacks.Callback):
 
 def train(kind: str, data_dir: str, kill_at: int):
     from voicelab.data import build_corpus
-    from voicelab.recipes import tts, vocoder
+    from voicelab.recipes import conversion, tts, vocoder
 
     callbacks = [KillAt(kill_at)] if kill_at > 0 else []
     models = os.path.join(data_dir, "models")
@@ -45,6 +45,10 @@ def train(kind: str, data_dir: str, kill_at: int):
         train = vocoder.train_or_load if kind == "melgan" else vocoder.train_or_load_istft
         return train(r, corpus.filter(split="train"), models_dir=models, cache_dir=os.path.join(data_dir, "cache"),
                      verbose=0, callbacks=callbacks)
+    if kind == "vqvae":
+        r = conversion.recipe("smoke")
+        return conversion.train_or_load_vqvae(r, conversion.prepare(r, data_dir=data_dir), "speaker",
+                                              models_dir=models, verbose=0, callbacks=callbacks)
     r = tts.recipe("smoke")
     data = tts.prepare(r, data_dir=data_dir)
     if kind == "aligner":

@@ -44,7 +44,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     params = {name: [parse_value(v) for v in values] for name, *values in args.param}
     fixed = {name: parse_value(value) for name, value in args.set}
-    rows = sweep(args.notebook, params, out=args.out, profile=args.profile, data_dir=args.data_dir, fixed=fixed)
+    rows = sweep(args.notebook, params, out=args.out, profile=args.profile, data_dir=args.data_dir, fixed=fixed,
+                 plot=args.plot)
     failed = sum(r["status"] == "failed" for r in rows)
     print(f"{len(rows)} runs ({failed} failed): {args.out}/results.md, results.csv, results.png")
     for row in table(rows):
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--profile", choices=PROFILES, default="quick", help="PROFILE of every run (default: quick)")
     sweep.add_argument("--data-dir", default="data", help="DATA_DIR of every run (default: data)")
     sweep.add_argument("--out", required=True, help="folder for the executed notebooks and the results")
+    sweep.add_argument("--plot", nargs="+", default=None, metavar="FIGURE",
+                       help="recorded figures to draw in results.png (default: every numeric one)")
     sweep.set_defaults(run=_sweep)
     args = parser.parse_args(argv)
     try:

@@ -127,6 +127,7 @@ def sweep(
     fixed: Mapping | None = None,
     kernel_name: str = "python3",
     progress: bool = True,
+    plot: Sequence[str] | None = None,
 ) -> list[dict]:
     """Run ``notebook`` once per combination of ``params`` into ``out``; return the results rows.
 
@@ -134,7 +135,8 @@ def sweep(
     latter as an absolute path). Runs already finished in ``out/results.jsonl`` (ok or
     failed) are not run again: call it again after an interruption and it goes on
     where it stopped. A run that raises is recorded as ``failed`` with its error, and
-    the sweep continues.
+    the sweep continues. ``plot`` names the recorded figures drawn in ``results.png``
+    (default: every numeric one).
     """
     import papermill
 
@@ -177,7 +179,7 @@ def sweep(
         rows.append(row)
         if progress:
             print(f"    {row['status']} in {row['seconds']:.0f} s: {error or row['figures']}", flush=True)
-    write_tables(rows, out)
+    write_tables(rows, out, plot=plot)
     return rows
 
 
@@ -189,8 +191,8 @@ def table(rows: Sequence[Mapping]) -> list[dict]:
              "notebook": r["notebook"], "error": r["error"] or ""} for r in rows]
 
 
-def write_tables(rows: Sequence[Mapping], out: str | os.PathLike) -> None:
-    """``results.csv``, ``results.md`` and ``results.png`` for ``rows`` in ``out``."""
+def write_tables(rows: Sequence[Mapping], out: str | os.PathLike, *, plot: Sequence[str] | None = None) -> None:
+    """``results.csv``, ``results.md`` and ``results.png`` (the figures named in ``plot``, default all) in ``out``."""
     out = Path(out)
     flat = table(rows)
     if not flat:
@@ -209,10 +211,10 @@ def write_tables(rows: Sequence[Mapping], out: str | os.PathLike) -> None:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(k, r.get(k, "")) for k in columns) + " |" for r in flat]
     (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _plot(rows, out / "results.png")
+    _plot(rows, out / "results.png", plot)
 
 
-def _plot(rows: Sequence[Mapping], path: Path) -> None:
+def _plot(rows: Sequence[Mapping], path: Path, names: Sequence[str] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -221,11 +223,20 @@ def _plot(rows: Sequence[Mapping], path: Path) -> None:
     ok = [r for r in rows if r["status"] == "ok"]
     figures = sorted({k for r in ok for k, v in r["figures"].items() if isinstance(v, (int, float))
                       and not isinstance(v, bool)})
+    if names is not None:
+        unknown = sorted(set(names) - set(figures))
+        if unknown:
+            raise ParameterError(f"no recorded figures {unknown} to plot; the runs recorded {figures}")
+        figures = list(names)
     if not ok or not figures or not ok[0]["params"]:
         return
     first, *others = list(ok[0]["params"])
-    fig, axes = plt.subplots(1, len(figures), figsize=(4 * len(figures), 3.2), layout="constrained", squeeze=False)
-    for ax, name in zip(axes[0], figures):
+    n_cols = min(4, len(figures))
+    n_rows = -(-len(figures) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4 * n_cols, 3.2 * n_rows), layout="constrained", squeeze=False)
+    for ax in axes.flat[len(figures):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, figures):
         series: dict[str, list] = {}
         for r in ok:
             label = ", ".join(f"{k}={r['params'][k]}" for k in others) or name
@@ -236,7 +247,7 @@ def _plot(rows: Sequence[Mapping], path: Path) -> None:
         ax.set(title=name, xlabel=first)
         ax.grid(True, alpha=0.3)
     if others:
-        axes[0][0].legend(fontsize=7)
+        axes.flat[0].legend(fontsize=7)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import keras
 import numpy as np
 
+from voicelab.data.pipeline import ExtendedBatches
 from voicelab.errors import ParameterError
 
 
-class DurationBatches(keras.utils.PyDataset):
+class DurationBatches(ExtendedBatches):
     """A :class:`~voicelab.data.SpeechBatches` whose batches also carry ``durations [B, L]``.
 
     ``durations`` maps utterance id -> int array of frames per symbol (from the aligner:
@@ -24,18 +24,10 @@ class DurationBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, batches, durations: Mapping[str, np.ndarray], *, f0: bool = False):
-        super().__init__()
-        self.batches, self.durations, self.with_f0 = batches, durations, f0
+        super().__init__(batches)
+        self.durations, self.with_f0 = durations, f0
 
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def on_epoch_end(self) -> None:
-        self.batches.on_epoch_end()
-
-    def __getitem__(self, index: int) -> dict:
-        batch = dict(self.batches[index])
-        utts = self.batches.utterances(index)
+    def extend(self, batch: dict, utts: list) -> dict:
         missing = [u.id for u in utts if u.id not in self.durations]
         if missing:
             raise ParameterError(f"no durations for utterances {missing[:3]}")

@@ -54,7 +54,7 @@ from voicelab.data.manifest import Manifest, Utterance
 from voicelab.dsp.features import MEL_FLOOR, AudioConfig, log_melspectrogram
 from voicelab.errors import DatasetError, ParameterError
 
-__all__ = ["MEL_PAD", "AudioSegments", "FeatureCache", "SpeechBatches", "config_key", "pad_batch"]
+__all__ = ["MEL_PAD", "AudioSegments", "ExtendedBatches", "FeatureCache", "SpeechBatches", "config_key", "pad_batch"]
 
 MEL_PAD = float(np.log(MEL_FLOOR))
 """Value of padded log-mel frames: ``log(1e-5)``, the log of silence."""
@@ -478,3 +478,28 @@ class AudioSegments(_ManifestDataset):
         }
         batch.update(self._ids(self.utterances(index)))
         return self._out(batch)
+
+
+class ExtendedBatches(keras.utils.PyDataset):
+    """:class:`SpeechBatches` with more keys in every batch: subclasses write :meth:`extend`.
+
+    The order, the epochs and the length are the wrapped batches'; ``extend(batch,
+    utterances)`` receives a copy of each batch dict and its utterances and returns it
+    with the new keys (phoneme durations for the TTS, speaker embeddings for the VQ-VAE).
+    """
+
+    def __init__(self, batches: SpeechBatches):
+        super().__init__()
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def on_epoch_end(self) -> None:
+        self.batches.on_epoch_end()
+
+    def __getitem__(self, index: int) -> Batch:
+        return self.extend(dict(self.batches[index]), self.batches.utterances(index))
+
+    def extend(self, batch: Batch, utterances: list[Utterance]) -> Batch:
+        raise NotImplementedError

@@ -1,9 +1,10 @@
-"""Evaluation: objective metrics and the TTS and vocoder score tables.
+"""Evaluation: objective metrics and the TTS, vocoder and conversion score tables.
 
 - ``voicelab.evaluation.metrics``: MCD, pocketsphinx WER, speaker similarity, PESQ, STOI.
 - ``voicelab.evaluation.tables``: per-group means and the plain-text tables every notebook prints.
 - ``voicelab.evaluation.tts``: a TTS model scored per speaker (notebook 02).
 - ``voicelab.evaluation.vocoders``: vocoders scored side by side (notebook 03).
+- ``voicelab.evaluation.conversion``: voice conversion scored against the parallel recordings; codes vs phonemes (notebook 04).
 
 Sits above models and synthesis; never imports ``voicelab.ui`` or ``voicelab.recipes``.
 Listening tests (people as the judge) are widgets: ``voicelab.ui.listening``.

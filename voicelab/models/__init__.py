@@ -8,6 +8,7 @@
 - ``voicelab.models.weight_norm``   removable weight normalisation for convolutions (notebook 03)
 - ``voicelab.models.istft_vocoder`` the kit's vocoder: frame-rate ConvNeXt, magnitude prior, inverse STFT (notebook 03)
 - ``voicelab.models.vq``            vector quantiser with an EMA codebook, the VQ-VAE bottleneck (notebook 04)
+- ``voicelab.models.vqvae``         VQ-VAE voice conversion: speaker-free encoder, voice-conditioned decoder (notebook 04)
 
 Models are built from ``voicelab.dsp`` configurations; from the training stack they use
 only ``voicelab.train.backend_steps`` (gradient steps, compiled inference); they never

@@ -43,7 +43,7 @@ import numpy as np
 from keras import layers, ops
 
 from voicelab.errors import ParameterError
-from voicelab.models.layers import ConvBlock, build_convs, register, sequence_mask
+from voicelab.models.layers import ConvBlock, build_convs, compile_for_fit, register, sequence_mask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,8 +175,7 @@ def build_aligner(config: AlignerConfig, n_mels: int, *, learning_rate: float = 
         raise ParameterError(f"n_mels={n_mels!r} must be a positive integer")
     model = Aligner(config, n_mels, name="aligner")
     model.build()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=1.0), jit_compile=False)
-    model.optimizer.build(model.trainable_variables)
+    compile_for_fit(model, learning_rate)
     return model
 
 

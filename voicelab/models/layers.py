@@ -23,6 +23,18 @@ register = keras.saving.register_keras_serializable(package="voicelab")
 """Decorator: registers a layer with Keras's loader under ``voicelab>Name``."""
 
 
+def compile_for_fit(model: keras.Model, learning_rate: float) -> keras.Model:
+    """Compile a built model for ``fit`` as every regression model of the kit is: Adam with the
+    global gradient norm clipped at 1, no XLA (batch shapes vary).
+
+    The optimizer's variables are created at once, so checkpoints can be restored before
+    the first step, and TensorFlow does not trace the first step twice.
+    """
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=1.0), jit_compile=False)
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
 def sequence_mask(lengths, maxlen, dtype="float32"):
     """``[B]`` lengths -> ``[B, maxlen]`` mask, 1 at real positions, 0 at padding."""
     positions = ops.arange(maxlen, dtype="int32")

@@ -48,6 +48,7 @@ from voicelab.models.layers import (
     BiLSTM,
     ConvBlock,
     build_convs,
+    compile_for_fit,
     register,
     sequence_mask,
 )
@@ -481,8 +482,7 @@ def build_tts(config: TTSConfig, audio_config: AudioConfig, *, learning_rate: fl
         raise ParameterError(f"learning_rate={learning_rate} must be positive")
     model = TTSModel(config, audio_config, name="tts")
     model.build()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=1.0), jit_compile=False)
-    model.optimizer.build(model.trainable_variables)  # else TensorFlow traces the first step twice
+    compile_for_fit(model, learning_rate)
     return model
 
 

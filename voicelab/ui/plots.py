@@ -600,3 +600,91 @@ def alignment(
         ax_mel.axvline(end, color="white", linewidth=0.5, alpha=0.7)
         ax_mel.text((start + end) / 2, config.n_mels - 6, s, color="white", fontsize=6, ha="center", rotation=90)
     return fig
+
+
+def heatmap(
+    values: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    ax: Axes | None = None,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    fmt: str = "{:.2f}",
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Axes:
+    """A ``rows x cols`` matrix as coloured cells with each value written in (NaN left blank).
+
+    For per-pair figures (source x target voice) and confusion matrices.
+
+    Example
+    -------
+    >>> ax = heatmap(np.array([[0.9, 0.1], [0.2, np.nan]]), ["a", "b"], ["x", "y"])
+    >>> [t.get_text() for t in ax.texts]
+    ['0.90', '0.10', '0.20']
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(rows), len(cols)):
+        raise ParameterError(f"values of shape {values.shape} do not match {len(rows)} rows x {len(cols)} cols")
+    ax = _new_axes(ax, (1.2 + 0.9 * len(cols), 1.0 + 0.6 * len(rows)))
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    finite = values[np.isfinite(values)]
+    middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
+                    color="black" if v > middle else "white")
+    ax.set_xticks(np.arange(len(cols)), list(cols), rotation=30, ha="right")
+    ax.set_yticks(np.arange(len(rows)), list(rows))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.figure.colorbar(image, ax=ax, fraction=0.05)
+    return ax
+
+
+def codes_over_phonemes(
+    mel: np.ndarray,
+    codes: np.ndarray,
+    phonemes: np.ndarray,
+    symbols: Sequence[str],
+    *,
+    config: AudioConfig,
+    title: str = "",
+) -> Figure:
+    """One utterance's log-mel with its phonemes (top), and the code of every frame under it (bottom).
+
+    ``codes`` and ``phonemes`` are frame-level label arrays (the same length as ``mel``);
+    ``symbols[i]`` names phoneme id ``i``. Introduced in ``notebooks/04_vqvae_voice_conversion.ipynb``.
+
+    Example
+    -------
+    >>> fig = codes_over_phonemes(np.zeros((4, 80)), np.array([1, 1, 2, 2]), np.array([3, 3, 3, 4]),
+    ...                           ["", "", "", "AH0", "B"], config=AudioConfig())
+    >>> len(fig.axes) >= 2
+    True
+    """
+    mel, codes, phonemes = np.asarray(mel), np.asarray(codes), np.asarray(phonemes)
+    if not len(mel) == len(codes) == len(phonemes):
+        raise ParameterError(f"mel ({len(mel)} frames), codes ({len(codes)}) and phonemes ({len(phonemes)}) "
+                             "must have one entry per frame")
+    fig, (ax_mel, ax_codes) = plt.subplots(2, 1, figsize=(12, 5.5), layout="constrained", sharex=True,
+                                           height_ratios=(3, 2))
+    spectrogram(mel, config=config, kind="mel", ax=ax_mel, title=title or "Phonemes over the mel",
+                colorbar=False)
+    t = np.arange(len(mel)) * config.frame_seconds
+    change = np.flatnonzero(np.diff(phonemes)) + 1
+    starts, ends = np.r_[0, change], np.r_[change, len(phonemes)]
+    for start, end in zip(starts, ends):
+        ax_mel.axvline(start * config.frame_seconds, color="white", linewidth=0.5, alpha=0.7)
+        ax_mel.text((start + end) / 2 * config.frame_seconds, config.n_mels - 6, symbols[int(phonemes[start])],
+                    color="white", fontsize=7, ha="center", rotation=90)
+    used = np.unique(codes)
+    rank = {c: i for i, c in enumerate(used)}
+    ax_codes.scatter(t, [rank[c] for c in codes], c=codes % 20, cmap="tab20", s=6)
+    for start in starts:
+        ax_codes.axvline(start * config.frame_seconds, color="grey", linewidth=0.4, alpha=0.5)
+    ax_codes.set(xlabel="time (s)", ylabel=f"code (rank among {len(used)} used)",
+                 title="The code of each frame; grey lines: phoneme boundaries")
+    return fig
