@@ -128,3 +128,14 @@ def test_saves_and_loads_with_its_codebook(rng, tmp_path, one_torch_thread):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(convert(loaded, mel, speaker=1), convert(model, mel, speaker=1), atol=1e-5)
     assert encode(loaded, mel).tolist() == encode(model, mel).tolist()
+
+
+def test_instance_norm_makes_the_codes_blind_to_an_utterance_wide_spectral_tilt(rng, one_torch_thread):
+    """A per-band offset and gain over the whole utterance (a crude timbre change) leaves the codes alone."""
+    model = build_vqvae(dataclasses.replace(TINY, instance_norm=True))
+    mel = rng.normal(-5.0, 2.0, (24, 80)).astype("float32")
+    tilted = mel * 1.5 + np.linspace(-2.0, 2.0, 80, dtype="float32")
+    assert encode(model, tilted).tolist() == encode(model, mel).tolist()
+    plain = build_vqvae(TINY)
+    plain.set_weights(model.get_weights())
+    assert encode(plain, tilted).tolist() != encode(plain, mel).tolist()

@@ -16,6 +16,9 @@ scale, as :class:`voicelab.models.melgan.MultiScaleDiscriminator` returns it.
   maps of real and generated audio, a perceptual-ish reconstruction loss.
 - Multi-resolution STFT (Yamamoto et al. 2020): spectral convergence + log-magnitude
   L1 at several FFT sizes, so neither time nor frequency resolution is favoured.
+- Wasserstein critic and gradient penalty (WGAN-GP, Gulrajani et al. 2017; groundwork of
+  notebook 05's VoiceGAN): the critic's norm of input gradient held near 1 on points
+  between real and generated examples.
 
 Example
 -------
@@ -27,9 +30,11 @@ Example
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 from voicelab.models.layers import sequence_mask
+from voicelab.train.backend_steps import input_gradient_norm
 
 ADVERSARIAL_LOSSES = ("hinge", "lsgan")
 
@@ -140,3 +145,23 @@ def masked_symbol_mse(target, prediction, token_length):
     mask = sequence_mask(token_length, ops.shape(target)[1])
     err = (ops.convert_to_tensor(prediction) - ops.stop_gradient(ops.convert_to_tensor(target))) * mask
     return ops.sum(ops.square(err)) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def wasserstein_critic_loss(real_scores, fake_scores):
+    """The critic's WGAN loss: ``mean(fake) - mean(real)`` (it raises real scores, lowers fake ones)."""
+    return ops.mean(fake_scores) - ops.mean(real_scores)
+
+
+def gradient_penalty(critic, real, fake, *, seed=None):
+    """WGAN-GP: ``mean((||d critic(x) / d x|| - 1)^2)`` at random points ``x`` between real and fake.
+
+    Each example pair gets one uniform mixing weight; ``seed`` is a ``keras.random``
+    seed or ``SeedGenerator``. Differentiable in the critic's weights (see
+    :func:`voicelab.train.backend_steps.input_gradient_norm`): add it, times 10 as in
+    the paper, to :func:`wasserstein_critic_loss`.
+    """
+    real, fake = ops.convert_to_tensor(real), ops.stop_gradient(ops.convert_to_tensor(fake))
+    shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
+    alpha = keras.random.uniform(shape, seed=seed)
+    between = alpha * real + (1.0 - alpha) * fake
+    return ops.mean(ops.square(input_gradient_norm(critic, between) - 1.0))

@@ -84,6 +84,10 @@ class VQVAEConfig:
         Widths.
     kernel_size : int
         Kernel of the residual blocks.
+    instance_norm : bool
+        Normalise each utterance's encoder input per mel band (mean 0, variance 1 over
+        its real frames), as AdaIN-VC and VQVC+ do: removes the utterance's average
+        spectrum, much of a speaker's timbre, before the encoder sees it.
     encoder_blocks : int
         Residual blocks after the downsampling.
     decoder_dilations : tuple of int
@@ -115,6 +119,7 @@ class VQVAEConfig:
     decoder_channels: int = 192
     voice_dim: int = 64
     kernel_size: int = 5
+    instance_norm: bool = False
     encoder_blocks: int = 2
     decoder_dilations: tuple = (1, 2, 4, 8, 1, 2, 4, 8)
     dropout: float = 0.0
@@ -147,6 +152,20 @@ class VQVAEConfig:
     def bits_per_second(self) -> float:
         """Most information the codes can carry at 16 kHz and hop 256: ``log2(n_codes)`` per code."""
         return math.log2(self.n_codes) * AudioConfig().sr / AudioConfig().hop_length / self.downsample
+
+
+def instance_normalize(x, mask, epsilon: float = 1e-5):
+    """Each sequence of ``x [B, T, C]`` to mean 0, variance 1 per channel over its real frames (``mask [B, T]``).
+
+    >>> x = np.array([[[1.0], [3.0], [9.0]]], "float32")
+    >>> ops.convert_to_numpy(instance_normalize(x, np.array([[1.0, 1.0, 0.0]], "float32")))[0, :, 0].round(3).tolist()
+    [-1.0, 1.0, 0.0]
+    """
+    m = ops.cast(mask, "float32")[..., None]
+    count = ops.maximum(ops.sum(m, axis=1, keepdims=True), 1.0)
+    mean = ops.sum(x * m, axis=1, keepdims=True) / count
+    var = ops.sum(ops.square(x - mean) * m, axis=1, keepdims=True) / count
+    return (x - mean) / ops.sqrt(var + epsilon) * m
 
 
 def code_lengths(mel_length, downsample: int):
@@ -306,7 +325,10 @@ class VQVAE(keras.Model):
 
     def encode(self, mel, mel_length, training=None):
         """``(continuous [B, F', D], frame mask [B, F'])`` before the quantiser."""
-        return self.encoder(self.encoder_input(mel), mel_length, training=training)
+        x = self.encoder_input(mel)
+        if self.config.instance_norm:
+            x = instance_normalize(x, sequence_mask(mel_length, ops.shape(x)[1]))
+        return self.encoder(x, mel_length, training=training)
 
     def voice(self, inputs):
         """``[B, voice_dim]`` from ``speaker`` ids or from ``embedding`` vectors."""

@@ -68,9 +68,14 @@ class ConversionRecipe:
         The bottleneck: codebook size, code width, frames per code.
     input_scale : str
         ``"db"`` (log-mel) or ``"magnitude"`` (linear mel) at the encoder's input.
+    instance_norm : bool
+        Normalise each utterance's encoder input per mel band (``VQVAEConfig.instance_norm``).
     encoder_channels, decoder_channels, voice_dim : int
     n_eval : int
         Test sentences per speaker in the evaluation (each converted into every voice).
+    eval_sources : int or None
+        Source speakers of the evaluation, the corpus's first ones (``None``: all; each is
+        still converted into every voice). ``smoke`` uses 2, to keep CI short.
     seed : int
         The quantiser's restarts and the batch order.
     audio : AudioConfig
@@ -88,6 +93,8 @@ class ConversionRecipe:
     decoder_channels: int
     voice_dim: int
     n_eval: int
+    eval_sources: int | None = None
+    instance_norm: bool = False
     seed: int = 0
     audio: AudioConfig = AudioConfig()
 
@@ -99,6 +106,7 @@ class ConversionRecipe:
                  f"x{self.downsample}" if self.downsample != base.downsample else "",
                  f"w{self.code_dim}" if self.code_dim != base.code_dim else "",
                  self.input_scale if self.input_scale != base.input_scale else "",
+                 "in" if self.instance_norm != base.instance_norm else "",
                  f"lr{self.learning_rate:g}" if self.learning_rate != base.learning_rate else "",
                  f"e{self.epochs}" if self.epochs != base.epochs else "",
                  f"seed{self.seed}" if self.seed != base.seed else ""]
@@ -112,6 +120,7 @@ class ConversionRecipe:
 
     def model_config(self, voice: str, data: ConversionData) -> VQVAEConfig:
         return VQVAEConfig(n_speakers=len(data.speakers), voice=voice, input_scale=self.input_scale,
+                           instance_norm=self.instance_norm,
                            n_codes=self.n_codes, code_dim=self.code_dim, downsample=self.downsample,
                            encoder_channels=self.encoder_channels, decoder_channels=self.decoder_channels,
                            voice_dim=self.voice_dim, mel_mean=data.mel_mean, mel_std=data.mel_std,
@@ -140,6 +149,7 @@ def recipe(profile: str, **changes) -> ConversionRecipe:
         decoder_channels=pick(profile, smoke=16, quick=192, full=384),
         voice_dim=pick(profile, smoke=8, quick=64, full=64),
         n_eval=pick(profile, smoke=1, quick=4, full=3),
+        eval_sources=pick(profile, smoke=2, quick=None, full=None),
     )
     unknown = set(changes) - {f.name for f in dataclasses.fields(ConversionRecipe)}
     if unknown:
@@ -291,13 +301,18 @@ def evaluation_sentences(r: ConversionRecipe, data: ConversionData) -> list[str]
 
 
 def sources_and_targets(r: ConversionRecipe, data: ConversionData) -> tuple[list[Source], dict]:
-    """``(sources, targets)`` of the evaluation: every speaker's rendition of each evaluation sentence."""
+    """``(sources, targets)`` of the evaluation: each speaker's rendition of each evaluation sentence.
+
+    The targets are every speaker; the sources the first ``r.eval_sources`` speakers (all by default).
+    """
     features = data.batches["train"].features
     sentences = evaluation_sentences(r, data)
+    source_speakers = data.speakers[: r.eval_sources]
     sources, targets = [], {s: {} for s in data.speakers}
     for u in data.test.filter(sentence_id=sentences):
         audio, mel = features.load(u)
-        sources.append(Source(u.id, u.speaker, u.sentence_id, u.text, audio, mel))
+        if u.speaker in source_speakers:
+            sources.append(Source(u.id, u.speaker, u.sentence_id, u.text, audio, mel))
         targets[u.speaker][u.sentence_id] = audio
     return sources, targets
 

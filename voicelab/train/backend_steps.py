@@ -49,6 +49,37 @@ def inference_function(fn):
     return fn
 
 
+def input_gradient_norm(critic, x):
+    """``||d critic(x) / d x||`` per example ``[B]``, differentiable in the critic's weights.
+
+    The gradient of the critic's output with respect to its *input* is backend work
+    (TensorFlow: a ``GradientTape`` watching ``x``; PyTorch: ``torch.autograd.grad``
+    with ``create_graph=True``); both keep the graph, so a loss built on the norm (the
+    WGAN-GP gradient penalty, :func:`voicelab.models.losses.gradient_penalty`) trains
+    the critic: on TensorFlow inside an outer tape, on PyTorch through ``backward``.
+    Groundwork of notebook 05's VoiceGAN.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(critic(x, training=True))   # summed inside the tape, or it is not recorded
+        grads = tape.gradient(total, x)
+    elif backend == "torch":
+        import torch
+
+        x = ops.convert_to_tensor(x).detach().requires_grad_(True)
+        y = critic(x, training=True)
+        (grads,) = torch.autograd.grad(ops.sum(y), x, create_graph=True)
+    else:
+        raise ParameterError(f"KERAS_BACKEND={backend!r}: input gradients exist for 'tensorflow' and 'torch'")
+    flat = ops.reshape(grads, (ops.shape(grads)[0], -1))
+    return ops.sqrt(ops.sum(ops.square(flat), axis=1) + 1e-12)
+
+
 def generator_train_step(model, mel, audio) -> dict:
     """One generator update on ``model.warmup_loss`` alone (no discriminator): the warm-up.
 

@@ -631,12 +631,11 @@ def heatmap(
         raise ParameterError(f"values of shape {values.shape} do not match {len(rows)} rows x {len(cols)} cols")
     ax = _new_axes(ax, (1.2 + 0.9 * len(cols), 1.0 + 0.6 * len(rows)))
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    finite = values[np.isfinite(values)]
-    middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
-                    color="black" if v > middle else "white")
+            r, g, b, _ = image.cmap(image.norm(v))
+            light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5      # dark text on light cells
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color="black" if light else "white")
     ax.set_xticks(np.arange(len(cols)), list(cols), rotation=30, ha="right")
     ax.set_yticks(np.arange(len(rows)), list(rows))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
