@@ -23,6 +23,24 @@ register = keras.saving.register_keras_serializable(package="voicelab")
 """Decorator: registers a layer with Keras's loader under ``voicelab>Name``."""
 
 
+class ConfiguredModel(keras.Model):
+    """A model whose sizes all live in two frozen dataclasses, ``config`` and ``audio_config``.
+
+    Saving stores them as dicts and loading passes them back to ``__init__`` (which
+    accepts dicts); ``build()`` creates every weight from them, so Keras needs no input
+    shape. The TTS model and the VQ-VAE are such models.
+    """
+
+    def get_config(self):
+        import dataclasses
+
+        return {"config": dataclasses.asdict(self.config),
+                "audio_config": dataclasses.asdict(self.audio_config), "name": self.name}
+
+    def get_build_config(self):
+        return {"input_shape": None}  # the sizes are all in the config
+
+
 def compile_for_fit(model: keras.Model, learning_rate: float) -> keras.Model:
     """Compile a built model for ``fit`` as every regression model of the kit is: Adam with the
     global gradient norm clipped at 1, no XLA (batch shapes vary).

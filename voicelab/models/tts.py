@@ -46,6 +46,7 @@ from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
 from voicelab.models.layers import (
     BiLSTM,
+    ConfiguredModel,
     ConvBlock,
     build_convs,
     compile_for_fit,
@@ -292,7 +293,7 @@ class Decoder(layers.Layer):
 
 
 @register
-class TTSModel(keras.Model):
+class TTSModel(ConfiguredModel):
     """The whole text-to-mel model; build it with :func:`build_tts`.
 
     ``call`` is the teacher-forced training pass on a dict batch (``tokens``,
@@ -443,14 +444,7 @@ class TTSModel(keras.Model):
         _, mel, alignment = self.decode(h, durations, mel_length, n_frames, training=False)
         return mel, alignment
 
-    # ------------------------------------------------------------------ saving
-    def get_config(self):
-        return {"config": dataclasses.asdict(self.config),
-                "audio_config": dataclasses.asdict(self.audio_config), "name": self.name}
-
-    def get_build_config(self):
-        return {"input_shape": None}  # the sizes are all in the config
-
+    # ------------------------------------------------------------------ saving (ConfiguredModel)
     def build(self, input_shape=None):
         """Create every weight from the config alone (no forward pass, no tracing)."""
         c, n_mels = self.config, self.audio_config.n_mels

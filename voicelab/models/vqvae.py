@@ -51,7 +51,7 @@ from keras import layers, ops
 
 from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
-from voicelab.models.layers import compile_for_fit, register, sequence_mask
+from voicelab.models.layers import ConfiguredModel, compile_for_fit, register, sequence_mask
 from voicelab.models.losses import masked_mel_loss
 from voicelab.models.vq import VectorQuantizer, perplexity
 
@@ -284,7 +284,7 @@ class Decoder(layers.Layer):
 
 
 @register
-class VQVAE(keras.Model):
+class VQVAE(ConfiguredModel):
     """Encoder, vector quantiser, voice-conditioned decoder; build it with :func:`build_vqvae`.
 
     ``call`` takes a dict batch: ``mel``, ``mel_length`` and ``speaker`` (ids) or
@@ -364,14 +364,7 @@ class VQVAE(keras.Model):
         self.codes_used_tracker.update_state(used)
         return mel_loss + y_pred["commitment"]
 
-    # ------------------------------------------------------------------ saving
-    def get_config(self):
-        return {"config": dataclasses.asdict(self.config),
-                "audio_config": dataclasses.asdict(self.audio_config), "name": self.name}
-
-    def get_build_config(self):
-        return {"input_shape": None}  # the sizes are all in the config
-
+    # ------------------------------------------------------------------ saving (ConfiguredModel)
     def build(self, input_shape=None):
         """Create every weight from the config alone (no forward pass, no tracing)."""
         c, n_mels = self.config, self.audio_config.n_mels
