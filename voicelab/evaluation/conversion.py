@@ -51,10 +51,6 @@ class Source:
     mel: np.ndarray
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
 def evaluate_conversions(
     sources: Sequence[Source],
     targets: Mapping[str, Mapping[str, np.ndarray]],
@@ -97,11 +93,17 @@ def evaluate_conversions(
             raise ParameterError(f"targets {missing} have no recording of sentence {s.sentence!r} ({s.id})")
     judge = transcriber or metrics.Transcriber()
     embeddings: dict = {}
+    analyses: dict = {}     # each recording is embedded and WORLD-analysed once, however many pairs it is in
 
     def embed(key, audio):
         if key not in embeddings:
             embeddings[key] = metrics.speaker_embedding(audio, sr=sr)
         return embeddings[key]
+
+    def analyse(key, audio):
+        if key not in analyses:
+            analyses[key] = metrics.cepstral_analysis(audio, sr=sr)
+        return analyses[key]
 
     work = [(s, t) for s in sources for t in targets]
     if progress:
@@ -116,8 +118,8 @@ def evaluate_conversions(
         reference = targets[target][s.sentence]
         try:
             e = metrics.speaker_embedding(audio, sr=sr)
-            sim_target = _cosine(e, embed((target, s.sentence), reference))
-            sim_source = _cosine(e, embed(("source", s.id), s.audio))
+            sim_target = metrics.cosine_similarity(e, embed((target, s.sentence), reference))
+            sim_source = metrics.cosine_similarity(e, embed(("source", s.id), s.audio))
         except ParameterError:        # too little speech to embed: no voice, and not the target's
             sim_target = sim_source = float("nan")
         rows.append({
@@ -126,8 +128,10 @@ def evaluate_conversions(
             "sim_target": sim_target, "sim_source": sim_source,
             "closer_to_target": float(sim_target > sim_source),
             "wer": metrics.word_error_rate([s.text], [judge(audio, sr=sr)]), "source_wer": source_wer[s.id],
-            "mcd_target": metrics.mel_cepstral_distortion(reference, audio, sr=sr),
-            "mcd_source_target": metrics.mel_cepstral_distortion(reference, s.audio, sr=sr),
+            "mcd_target": metrics.cepstral_distortion(analyse((target, s.sentence), reference),
+                                                      metrics.cepstral_analysis(audio, sr=sr)),
+            "mcd_source_target": metrics.cepstral_distortion(analyse((target, s.sentence), reference),
+                                                             analyse(("source", s.id), s.audio)),
         })
         if return_audio:
             clips[(s.id, target)] = audio

@@ -80,6 +80,30 @@ def speech_frames(y: np.ndarray, *, sr: int, frame_period: float = 5.0, top_db: 
     return db > -top_db
 
 
+def cepstral_analysis(y: np.ndarray, *, sr: int, n_mcep: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`mel_cepstral_distortion` needs of one signal: its mel-cepstra without c0
+    ``[frames, n_mcep - 1]`` and the mask of its speech frames (:func:`speech_frames`).
+
+    The WORLD analysis is the costly part of the MCD: a signal compared with several
+    others (a recording against each conversion of it) is analysed once, and the pairs
+    are scored with :func:`cepstral_distortion`.
+    """
+    return mel_cepstra(y, sr=sr, n_mcep=n_mcep)[:, 1:], speech_frames(y, sr=sr)
+
+
+def cepstral_distortion(reference: tuple[np.ndarray, np.ndarray], estimate: tuple[np.ndarray, np.ndarray]) -> float:
+    """Mel cepstral distortion in dB between two :func:`cepstral_analysis` results (see :func:`mel_cepstral_distortion`)."""
+    import librosa
+
+    (ref, ref_speech), (est, est_speech) = reference, estimate
+    if ref_speech.any() and est_speech.any():    # a silent signal keeps all its frames
+        ref, est = ref[ref_speech[: len(ref)]], est[est_speech[: len(est)]]
+    _, path = librosa.sequence.dtw(X=ref.T, Y=est.T, metric="euclidean")
+    diff = ref[path[:, 0]] - est[path[:, 1]]
+    per_frame = np.sqrt(2.0 * np.sum(diff**2, axis=1))
+    return round(float(10.0 / np.log(10.0) * per_frame.mean()), 6)
+
+
 def mel_cepstral_distortion(reference: np.ndarray, estimate: np.ndarray, *, sr: int, n_mcep: int = 25) -> float:
     """Mel cepstral distortion in dB between two renditions of one sentence, over speech only.
 
@@ -99,17 +123,8 @@ def mel_cepstral_distortion(reference: np.ndarray, estimate: np.ndarray, *, sr: 
     >>> mel_cepstral_distortion(y, y, sr=16000)
     0.0
     """
-    import librosa
-
-    ref = mel_cepstra(reference, sr=sr, n_mcep=n_mcep)[:, 1:]
-    est = mel_cepstra(estimate, sr=sr, n_mcep=n_mcep)[:, 1:]
-    ref_speech, est_speech = speech_frames(reference, sr=sr), speech_frames(estimate, sr=sr)
-    if ref_speech.any() and est_speech.any():    # a silent signal keeps all its frames
-        ref, est = ref[ref_speech[: len(ref)]], est[est_speech[: len(est)]]
-    _, path = librosa.sequence.dtw(X=ref.T, Y=est.T, metric="euclidean")
-    diff = ref[path[:, 0]] - est[path[:, 1]]
-    per_frame = np.sqrt(2.0 * np.sum(diff**2, axis=1))
-    return round(float(10.0 / np.log(10.0) * per_frame.mean()), 6)
+    return cepstral_distortion(cepstral_analysis(reference, sr=sr, n_mcep=n_mcep),
+                               cepstral_analysis(estimate, sr=sr, n_mcep=n_mcep))
 
 
 def normalize_transcript(text: str) -> str:
@@ -189,10 +204,14 @@ def speaker_embedding(y: np.ndarray, *, sr: int) -> np.ndarray:
     return _voice_encoder().embed_utterance(wav)
 
 
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine of the angle between two vectors (e.g. speaker embeddings), in ``[-1, 1]``."""
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def speaker_similarity(a: np.ndarray, b: np.ndarray, *, sr: int) -> float:
     """Cosine similarity of two utterances' speaker embeddings, in ``[-1, 1]``."""
-    ea, eb = speaker_embedding(a, sr=sr), speaker_embedding(b, sr=sr)
-    return float(np.dot(ea, eb) / (np.linalg.norm(ea) * np.linalg.norm(eb)))
+    return cosine_similarity(speaker_embedding(a, sr=sr), speaker_embedding(b, sr=sr))
 
 
 def _aligned_pair(reference: np.ndarray, estimate: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:

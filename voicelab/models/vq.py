@@ -46,6 +46,14 @@ from voicelab.errors import ParameterError
 from voicelab.models.layers import register
 
 
+def code_counts(codes, n_codes: int, mask=None):
+    """``[n_codes]``: how many real frames (``mask``, default all) chose each code."""
+    one_hot = ops.one_hot(ops.cast(codes, "int32"), n_codes)
+    if mask is not None:
+        one_hot = one_hot * ops.cast(mask, one_hot.dtype)[..., None]
+    return ops.sum(ops.reshape(one_hot, (-1, n_codes)), axis=0)
+
+
 def perplexity(codes, n_codes: int, mask=None):
     """``exp(-sum p log p)`` of the histogram ``p`` of ``codes`` (real frames only).
 
@@ -54,10 +62,11 @@ def perplexity(codes, n_codes: int, mask=None):
     >>> float(perplexity(np.array([[0, 1, 2, 3]]), 8)), float(perplexity(np.array([[5, 5, 5]]), 8))
     (4.0, 1.0)
     """
-    one_hot = ops.one_hot(ops.cast(codes, "int32"), n_codes)
-    if mask is not None:
-        one_hot = one_hot * ops.cast(mask, one_hot.dtype)[..., None]
-    counts = ops.sum(ops.reshape(one_hot, (-1, n_codes)), axis=0)
+    return perplexity_of_counts(code_counts(codes, n_codes, mask))
+
+
+def perplexity_of_counts(counts):
+    """:func:`perplexity` from a histogram :func:`code_counts` already gave."""
     p = counts / ops.maximum(ops.sum(counts), 1.0)
     return ops.exp(-ops.sum(p * ops.log(ops.maximum(p, 1e-10))))
 

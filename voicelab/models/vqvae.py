@@ -53,7 +53,7 @@ from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
 from voicelab.models.layers import ConfiguredModel, compile_for_fit, register, sequence_mask
 from voicelab.models.losses import masked_mel_loss
-from voicelab.models.vq import VectorQuantizer, perplexity
+from voicelab.models.vq import VectorQuantizer, code_counts, perplexity_of_counts
 
 VOICES = ("speaker", "embedding")
 INPUT_SCALES = ("db", "magnitude")
@@ -355,13 +355,11 @@ class VQVAE(ConfiguredModel):
         target = (ops.convert_to_tensor(x["mel"]) - c.mel_mean) / c.mel_std
         predicted = (y_pred["mel"] - c.mel_mean) / c.mel_std
         mel_loss = masked_mel_loss(target, predicted, x["mel_length"])
-        mask = y_pred["code_mask"]
-        used = ops.sum(ops.cast(ops.sum(ops.one_hot(y_pred["codes"], c.n_codes) * mask[..., None], axis=(0, 1)) > 0,
-                                "float32"))
+        counts = code_counts(y_pred["codes"], c.n_codes, y_pred["code_mask"])
         self.mel_loss_tracker.update_state(mel_loss)
         self.commitment_tracker.update_state(y_pred["commitment"])
-        self.perplexity_tracker.update_state(perplexity(y_pred["codes"], c.n_codes, mask))
-        self.codes_used_tracker.update_state(used)
+        self.perplexity_tracker.update_state(perplexity_of_counts(counts))
+        self.codes_used_tracker.update_state(ops.sum(ops.cast(counts > 0, "float32")))
         return mel_loss + y_pred["commitment"]
 
     # ------------------------------------------------------------------ saving (ConfiguredModel)

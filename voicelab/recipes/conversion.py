@@ -324,11 +324,11 @@ def unseen_sources(r: ConversionRecipe, data: ConversionData, *, voices=UNSEEN_V
     texts = {u.sentence_id: u.text for u in data.test}
     out = []
     for voice in voices:
+        name = voice if isinstance(voice, str) else voice.name
+        if name in data.speakers:
+            raise ParameterError(f"{name!r} is a training speaker of this corpus, not an unseen voice")
         for sentence in evaluation_sentences(r, data):
             audio = synthesize(voice, texts[sentence], sr=r.audio.sr)
-            name = voice if isinstance(voice, str) else voice.name
-            if name in data.speakers:
-                raise ParameterError(f"{name!r} is a training speaker of this corpus, not an unseen voice")
             out.append(Source(f"{name}_{sentence}", name, sentence, texts[sentence], audio,
                               log_melspectrogram(audio, config=r.audio)))
     return out
