@@ -31,6 +31,17 @@ def smoke_corpus(data_dir):
 
 
 @pytest.fixture(scope="session")
+def emotional_corpus(data_dir):
+    """Notebook 05's ``smoke`` corpus (every clip through WORLD once; 4 flite + 4 derived voices, 6 sentences).
+
+    Built once per test session into ``data_dir / "corpus-smoke-emotional"``, where notebook 05 finds it.
+    """
+    from voicelab.recipes import speechsplit
+
+    return speechsplit.build_emotional_corpus(speechsplit.recipe("smoke"), data_dir, progress=False)
+
+
+@pytest.fixture(scope="session")
 def speech(smoke_corpus) -> tuple[np.ndarray, int]:
     """One neutral corpus utterance as ``(float32 samples, sr)``."""
     import soundfile as sf

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -16,7 +17,7 @@ import voicelab.data.speakers as speakers
 from voicelab.__main__ import main
 from voicelab.data import Manifest, build_corpus, read_build_info, read_manifest
 from voicelab.data.emotion import EMOTIONS, analyze
-from voicelab.data.speakers import SPEAKERS, Speaker, check_speaker, synthesize
+from voicelab.data.speakers import SPEAKERS, Speaker, check_speaker, derived_speakers, synthesize
 from voicelab.errors import AudioError, DatasetError, ParameterError
 
 SMALL = {"speakers": ["kal16"], "emotions": ["neutral", "sad"], "n_sentences": 4, "progress": False}
@@ -184,7 +185,8 @@ def test_nothing_made_is_an_error(tmp_path, monkeypatch):
     "kwargs, match",
     [({"profile": "huge"}, "profile='huge'"), ({"speakers": ["nobody"]}, "speaker='nobody'"),
      ({"emotions": ["bored"]}, "emotion='bored'"), ({"n_sentences": 0}, "n_sentences=0"),
-     ({"seed": -1}, "seed=-1"), ({"workers": 0}, "workers=0"), ({"emotions": ["sad", "sad"]}, "distinct")],
+     ({"seed": -1}, "seed=-1"), ({"workers": 0}, "workers=0"), ({"emotions": ["sad", "sad"]}, "distinct"),
+     ({"derived": -1}, "derived=-1"), ({"world_neutral": "yes"}, "world_neutral='yes'")],
 )
 def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ParameterError, match=match):
@@ -229,3 +231,89 @@ def test_derived_speakers_in_a_corpus(tmp_path):
     sources = {u.source for u in manifest.filter(speaker="slt_vtl0.9")}
     assert sources == {"world:vtl0.9,f0x0.75<-flite:slt", "world:sad<-world:vtl0.9,f0x0.75<-flite:slt"}
     assert json.loads((manifest.root / "build.json").read_text())["params"]["versions"]["espeak"]
+
+
+def test_derived_speakers_are_distinct_reproducible_and_in_range():
+    voices = derived_speakers(12, seed=3)
+    assert len({v.name for v in voices}) == 12 and all(len(v.name) <= 8 for v in voices)
+    assert [v.voice for v in voices[:4]] == ["awb", "rms", "slt", "awb"] and {v.engine for v in voices} == {"derived"}
+    assert not {v.name for v in voices} & set(SPEAKERS)
+    assert derived_speakers(12, seed=3) == voices and derived_speakers(5, seed=3) == voices[:5]
+    other = derived_speakers(12, seed=4)
+    assert [(v.alpha, v.f0_scale) for v in other] != [(v.alpha, v.f0_scale) for v in voices]
+    many = derived_speakers(200, seed=0)
+    assert all(0.85 <= v.alpha <= 1.2 and 0.7 <= v.f0_scale <= 1.6 for v in many)
+    assert len({(v.alpha, v.f0_scale) for v in many}) == 200
+    assert np.median([v.f0_scale for v in many]) == pytest.approx(np.sqrt(0.7 * 1.6), rel=0.1)  # log-uniform
+    for v in many:
+        base = SPEAKERS[v.voice].gender
+        flipped = v.f0_scale >= 1.3 if base == "male" else v.f0_scale <= 1 / 1.3
+        assert v.gender == ({"male": "female", "female": "male"}[base] if flipped else base), v
+        assert f"x{v.alpha:g}" in v.description and v.source.startswith(f"world:vtl{v.alpha:g},")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"n": 0}, "n=0"), ({"n": -2}, "n=-2"), ({"n": 2.0}, "n=2.0"), ({"n": True}, "n=True"), ({"n": "3"}, "n='3'"),
+     ({"n": 2, "seed": -1}, "seed=-1"), ({"n": 2, "bases": ("nobody",)}, "nobody"),
+     ({"n": 2, "bases": ("slt_vtl0.9",)}, "not derived"), ({"n": 2, "bases": ()}, "bases")],
+)
+def test_derived_speakers_bad_arguments(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        derived_speakers(**kwargs)
+
+
+def test_world_neutral_sends_every_clip_through_world_once(tmp_path):
+    from voicelab.dsp.audio import loudness
+
+    plain = small(tmp_path / "plain", n_sentences=3)
+    world = small(tmp_path / "world", n_sentences=3, world_neutral=True)
+    assert all(u.source.startswith("world:") for u in world)
+    assert {u.source for u in world.filter(emotion="neutral")} == {"world:neutral<-flite:kal16"}
+    assert [u.id for u in world] == [u.id for u in plain]
+    for utt in world.filter(emotion="neutral"):
+        (y, sr), (raw, _) = (sf.read(m.audio_path(utt), dtype="float32") for m in (world, plain))
+        assert len(y) != len(raw) or not np.allclose(y, raw, atol=1e-3), utt.id
+        assert len(y) == pytest.approx(len(raw), rel=0.02)
+        assert loudness(y, sr=sr) == pytest.approx(loudness(raw, sr=sr), abs=1.0)
+    for utt in world.filter(emotion="sad"):  # made from the engine's output, not from the WORLD neutral clip
+        assert world.audio_path(utt).read_bytes() == plain.audio_path(utt).read_bytes()
+    assert read_build_info(world.root)["params"]["world_neutral"] is True
+    readme, old_readme = ((m.root / "README.md").read_text() for m in (world, plain))
+    assert "exactly\nonce" in readme and "--world-neutral --out" in readme and "Caveat" not in readme
+    assert "Caveat" in old_readme and "`world_neutral=True`" in old_readme
+
+
+def test_corpus_built_without_the_options_is_still_recognised(tmp_path):
+    out = tmp_path / "corpus"
+    manifest = small(out, n_sentences=3)
+    params = read_build_info(out)["params"]
+    assert set(params) == {"format", "seed", "n_sentences", "sr", "speakers", "emotions", "trim", "target_lufs",
+                           "duration_limits", "versions"}  # as built before the options existed
+    wav = manifest.audio_path(manifest[0])
+    before = wav.stat().st_mtime_ns
+    assert list(small(out, n_sentences=3, world_neutral=False, derived=0)) == list(manifest)
+    assert wav.stat().st_mtime_ns == before
+    with pytest.raises(DatasetError, match="world_neutral differ"):
+        small(out, n_sentences=3, world_neutral=True)
+    with pytest.raises(DatasetError, match="speakers differ"):
+        small(out, n_sentences=3, derived=1)
+
+
+def test_cli_builds_with_derived_speakers_and_world_neutral(tmp_path, monkeypatch, capsys):
+    import voicelab.data
+
+    def tiny(out, **kwargs):
+        return build_corpus(out, **{**kwargs, "speakers": ["kal16"], "emotions": ["neutral", "sad"]})
+
+    monkeypatch.setattr(voicelab.data, "build_corpus", tiny)
+    argv = ["corpus", "--out", str(tmp_path / "corpus"), "--sentences", "2", "--workers", "1", "--quiet"]
+    assert main([*argv, "--derived", "2", "--world-neutral"]) == 0
+    assert "utterances: 12" in capsys.readouterr().out
+    manifest = read_manifest(tmp_path / "corpus" / "manifest.jsonl")
+    assert manifest.speakers == ["kal16", "v00_awb", "v01_rms"]
+    assert all(u.source.startswith("world:") for u in manifest)
+    params = read_build_info(manifest.root)["params"]
+    assert [s["name"] for s in params["speakers"]] == manifest.speakers and params["world_neutral"] is True
+    assert params["speakers"][1:] == [dataclasses.asdict(s) for s in derived_speakers(2, seed=0)]
+    assert main([*argv, "--derived", "-1"]) == 1 and "derived=-1" in capsys.readouterr().err

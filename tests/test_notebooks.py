@@ -91,7 +91,7 @@ def test_notebook_follows_the_skeleton(path):
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", [pytest.param(p, marks=[pytest.mark.backend] if _trains(p) else [])
                                   for p in NOTEBOOKS], ids=lambda p: p.name)
-def test_notebook_runs_in_smoke_profile(path, smoke_corpus, data_dir, tmp_path):
+def test_notebook_runs_in_smoke_profile(path, smoke_corpus, emotional_corpus, data_dir, tmp_path):
     """Every notebook under TensorFlow; those that train a model under PyTorch too (``-m backend``).
 
     The kernel inherits ``KERAS_BACKEND`` from the test process.

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicelab.dsp.prosody import N_PITCH_BINS, normalize_log_f0, quantize_f0, random_resample
+from voicelab.dsp.prosody import (
+    N_PITCH_BINS,
+    log_f0_stats,
+    normalize_log_f0,
+    quantize_f0,
+    random_resample,
+    stretch_to,
+)
 from voicelab.errors import ParameterError
 
 
@@ -58,3 +65,29 @@ def test_quantised_f0_has_an_unvoiced_class_and_257_classes_in_range(rng):
     assert quantize_f0(np.array([-100.0, 100.0])).tolist() == [1, N_PITCH_BINS]
     assert np.all(np.diff(quantize_f0(np.linspace(-2, 2, 50))) >= 0)      # monotonic
     assert len(np.unique(quantize_f0(np.linspace(-2, 1.999, 10_000)))) == N_PITCH_BINS
+
+
+def test_speaker_normalisation_keeps_an_utterances_level_relative_to_its_speaker():
+    neutral = np.array([0.0, 100.0, 120.0, 110.0, 0.0])
+    mean, std = log_f0_stats(neutral)
+    higher = normalize_log_f0(1.5 * neutral, mean=mean, std=std)
+    own = normalize_log_f0(1.5 * neutral)
+    assert np.nanmean(higher) > 1.0        # an emotion's higher pitch is kept ...
+    assert abs(np.nanmean(own)) < 1e-9     # ... per-utterance normalisation removes it
+    with pytest.raises(ParameterError):
+        normalize_log_f0(neutral, mean=mean)
+    with pytest.raises(ParameterError):
+        log_f0_stats(np.zeros(4))
+
+
+def test_stretch_to_keeps_the_ends_and_the_classes():
+    x = np.linspace(0.0, 1.0, 7)
+    assert stretch_to(x, 7).tolist() == x.tolist()
+    long = stretch_to(x, 13)
+    assert long[0] == 0.0 and long[-1] == 1.0 and np.all(np.diff(long) > 0)
+    classes = stretch_to(np.array([0, 5, 5, 9]), 10)
+    assert classes.dtype.kind == "i" and set(classes.tolist()) == {0, 5, 9}
+    f0 = stretch_to(np.array([np.nan, 1.0, 2.0]), 5)
+    assert np.isnan(f0[:2]).all() and f0[-1] == 2.0       # an unvoiced neighbour stays unvoiced
+    with pytest.raises(ParameterError):
+        stretch_to(x, 0)

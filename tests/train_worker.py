@@ -2,8 +2,9 @@
 
     python tests/train_worker.py KIND DATA_DIR KILL_AT_STEP
 
-Trains ``KIND`` (``aligner``, ``tts``, ``melgan``, ``istft`` or ``vqvae``) with its notebook's smoke recipe on
-``DATA_DIR/corpus-smoke`` into ``DATA_DIR/models``. With ``KILL_AT_STEP > 0`` the process
+Trains ``KIND`` (``aligner``, ``tts``, ``melgan``, ``istft``, ``vqvae``, ``speechsplit``, ``judge`` or
+``voicegan``) with its notebook's smoke recipe on ``DATA_DIR/corpus-smoke`` (notebook 05's on
+``DATA_DIR/corpus-smoke-emotional``) into ``DATA_DIR/models``. With ``KILL_AT_STEP > 0`` the process
 sends itself SIGKILL (``kill -9``: no clean-up, no ``finally``) right after that
 optimizer step, once the step's checkpoint, if any, is written. Otherwise it finishes
 and prints the finished run's ``run.json`` and the epochs of its history as one JSON line.
@@ -35,7 +36,7 @@ class KillAt(keras.callbacks.Callback):
 
 def train(kind: str, data_dir: str, kill_at: int):
     from voicelab.data import build_corpus
-    from voicelab.recipes import conversion, tts, vocoder
+    from voicelab.recipes import conversion, speechsplit, tts, vocoder
 
     callbacks = [KillAt(kill_at)] if kill_at > 0 else []
     models = os.path.join(data_dir, "models")
@@ -49,6 +50,12 @@ def train(kind: str, data_dir: str, kill_at: int):
         r = conversion.recipe("smoke")
         return conversion.train_or_load_vqvae(r, conversion.prepare(r, data_dir=data_dir), "speaker",
                                               models_dir=models, verbose=0, callbacks=callbacks)
+    if kind in ("speechsplit", "judge", "voicegan"):
+        r = speechsplit.recipe("smoke")
+        train = {"speechsplit": speechsplit.train_or_load_speechsplit, "judge": speechsplit.train_or_load_judge,
+                 "voicegan": speechsplit.train_or_load_voicegan}[kind]
+        return train(r, speechsplit.prepare(r, data_dir=data_dir, progress=False), models_dir=models, verbose=0,
+                     callbacks=callbacks)
     r = tts.recipe("smoke")
     data = tts.prepare(r, data_dir=data_dir)
     if kind == "aligner":

@@ -1,6 +1,7 @@
 """Command line: build the corpus, or sweep a notebook over a grid of parameters.
 
     python -m voicelab corpus --profile quick --out data/corpus-quick
+    python -m voicelab corpus --profile quick --world-neutral --derived 36 --out data/corpus-quick-40
     python -m voicelab sweep notebooks/02_tts_cnn_bilstm.ipynb --profile smoke -p SEED 0 1 --out outputs/sweep
 
 Example
@@ -23,11 +24,13 @@ def _corpus(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     manifest = build_corpus(args.out, profile=args.profile, seed=args.seed, workers=args.workers,
-                            n_sentences=args.sentences, progress=not args.quiet, overwrite=args.overwrite)
+                            n_sentences=args.sentences, derived=args.derived, world_neutral=args.world_neutral,
+                            progress=not args.quiet, overwrite=args.overwrite)
     info = read_build_info(manifest.root)
     elapsed = time.perf_counter() - started
     built = info["build"]["seconds"]
-    when = f"built in {built:.1f} s" if elapsed >= built else f"already built (in {built:.1f} s); checked in {elapsed:.1f} s"
+    fresh = elapsed + 0.05 >= built  # build.json rounds to 0.1 s
+    when = f"built in {built:.1f} s" if fresh else f"already built (in {built:.1f} s); checked in {elapsed:.1f} s"
     splits = ", ".join(f"{k} {v}" for k, v in info["counts"]["sentences_per_split"].items())
     print(f"corpus:     {manifest.root}")
     print(f"utterances: {len(manifest)} ({info['counts']['sentences']} sentences; per split: {splits})")
@@ -62,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     corpus.add_argument("--profile", choices=PROFILES, default="quick", help="size (default: quick)")
     corpus.add_argument("--seed", type=int, default=0, help="chooses sentences and splits (default: 0)")
     corpus.add_argument("--sentences", type=int, default=None, help="number of sentences (default: the profile's)")
+    corpus.add_argument("--derived", type=int, default=0, metavar="N",
+                        help="add N derived speakers (flite voices with random vocal-tract and F0 warps)")
+    corpus.add_argument("--world-neutral", action="store_true",
+                        help="send neutral clips through WORLD once too, like every emotional clip")
     corpus.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     corpus.add_argument("--overwrite", action="store_true", help="replace a corpus built with other parameters")
     corpus.add_argument("--quiet", action="store_true", help="no progress bar")

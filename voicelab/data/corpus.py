@@ -16,10 +16,13 @@ What a corpus folder holds::
     build.json                 the exact parameters, counts and what was skipped
 
 Neutral audio is the engine's own output (for derived speakers, one WORLD pass);
-emotional audio is one WORLD analysis-synthesis of it. Each neutral clip is trimmed to
-its speech plus :data:`PAD_SECONDS` of silence on each side and normalised to
-:data:`TARGET_LUFS`; an emotion's loudness is set relative to its neutral clip
-(``energy_db``), so "angry is louder" stays true in the files.
+emotional audio is one WORLD analysis-synthesis of it. With ``world_neutral=True`` the
+neutral clip of a flite or espeak-ng voice is one WORLD analysis-synthesis with
+unchanged parameters too, so every clip has been through the vocoder exactly once and
+a classifier cannot tell an emotion from neutral by vocoder artefacts. Each neutral
+clip is trimmed to its speech plus :data:`PAD_SECONDS` of silence on each side and
+normalised to :data:`TARGET_LUFS`; an emotion's loudness is set relative to its
+neutral clip (``energy_db``), so "angry is louder" stays true in the files.
 
 Rebuilding: a folder whose ``build.json`` has the same parameters is returned as it is
 (in well under a second). A folder that holds anything else is never touched unless
@@ -62,6 +65,7 @@ from voicelab.data.speakers import (
     Speaker,
     check_speaker,
     derive,
+    derived_speakers,
     engine_version,
     get_speaker,
     synthesize,
@@ -100,6 +104,12 @@ class _Job:
     spoken: str  # the normalised text the engine reads
     styles: tuple[EmotionStyle, ...]
     folder: str  # the corpus being built
+    world_neutral: bool = False
+
+
+def _through_world(speaker: Speaker, style: EmotionStyle, world_neutral: bool) -> bool:
+    """Whether ``style``'s clip is synthesised by WORLD from the neutral clip's analysis."""
+    return not style.is_identity or (world_neutral and speaker.engine != "derived")
 
 
 def _check_clip(y: np.ndarray, what: str) -> np.ndarray:
@@ -150,11 +160,11 @@ def _render(job: _Job) -> list[tuple[str, float | None, str]]:
     results = []
     for style in job.styles:
         try:
-            if style.is_identity:
-                y = neutral
-            else:
+            if _through_world(job.speaker, style, job.world_neutral):
                 analysis = analyze(neutral, sr=SR) if analysis is None else analysis
                 y = apply_style(neutral, sr=SR, style=style, analysis=analysis)
+            else:
+                y = neutral
             _check_clip(y, f"WORLD {style.name}")
             save(Path(job.folder) / _path(job.speaker.name, job.sentence_id, style.name), y, sr=SR)
             results.append((style.name, round(len(y) / SR, 4), ""))
@@ -266,6 +276,8 @@ def build_corpus(
     speakers: list[str | Speaker] | None = None,
     emotions: list[str | EmotionStyle] | None = None,
     n_sentences: int | None = None,
+    derived: int = 0,
+    world_neutral: bool = False,
     workers: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
@@ -288,6 +300,18 @@ def build_corpus(
         Override the profile's (default: every style in :data:`~voicelab.data.emotion.STYLES`).
     n_sentences : int, optional
         Override the profile's number of sentences.
+    derived : int
+        Add ``derived_speakers(derived, seed=seed)``
+        (:func:`~voicelab.data.speakers.derived_speakers`: flite voices with random
+        vocal-tract and F0 warps, named ``v00_awb``, ``v01_rms``, ...) to the speakers.
+        Each costs about as much as a flite speaker with ``world_neutral=True`` (one
+        WORLD synthesis per clip).
+    world_neutral : bool
+        Make the neutral clips of flite and espeak-ng speakers one WORLD
+        analysis-synthesis with unchanged parameters, as every other clip already is
+        (emotional clips are still made from the analysis of the engine's output, not
+        of this clip). Costs one more WORLD synthesis per neutral clip (about 10 %
+        more time).
     workers : int, optional
         Worker processes (default: one per available core); ``1`` builds in this process.
         Workers are started with ``spawn`` (safe in a notebook that already runs Keras
@@ -306,7 +330,7 @@ def build_corpus(
     Raises
     ------
     ParameterError
-        A bad argument (unknown speaker or emotion, ``n_sentences < 1``).
+        A bad argument (unknown speaker or emotion, ``n_sentences < 1``, ``derived < 0``).
     AudioError
         An engine is missing (the message says what to install).
     DatasetError
@@ -320,7 +344,13 @@ def build_corpus(
     n = default_n if n_sentences is None else n_sentences
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParameterError(f"n_sentences={n_sentences!r} must be a positive integer")
-    speaker_list = _resolve(default_speakers if speakers is None else speakers, SPEAKERS, Speaker, "speaker")
+    if isinstance(derived, bool) or not isinstance(derived, int) or derived < 0:
+        raise ParameterError(f"derived={derived!r} must be a non-negative integer")
+    if not isinstance(world_neutral, bool):
+        raise ParameterError(f"world_neutral={world_neutral!r} must be True or False")
+    extra = derived_speakers(derived, seed=seed) if derived else []
+    speaker_list = _resolve([*(default_speakers if speakers is None else speakers), *extra], SPEAKERS, Speaker,
+                            "speaker")
     styles = _resolve(list(STYLES) if emotions is None else emotions, STYLES, EmotionStyle, "emotion")
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -334,6 +364,7 @@ def build_corpus(
         "trim": {"top_db": TOP_DB, "pad_seconds": PAD_SECONDS}, "target_lufs": TARGET_LUFS,
         "duration_limits": [MIN_SECONDS, MAX_SECONDS],
         "versions": _versions(speaker_list),
+        **({"world_neutral": True} if world_neutral else {}),  # absent when False: older corpora stay valid
     }))
     existing = _existing(out, params, overwrite)
     if existing is not None:
@@ -348,7 +379,7 @@ def build_corpus(
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        rows, skipped, sentences = _build(tmp, speaker_list, styles, n, seed, workers, progress)
+        rows, skipped, sentences = _build(tmp, speaker_list, styles, n, seed, workers, progress, world_neutral)
         info = {
             "params": params,
             "build": {"profile": profile, "workers": workers, "seconds": round(time.perf_counter() - started, 1),
@@ -357,7 +388,7 @@ def build_corpus(
             "skipped": skipped,
         }
         write_manifest(rows, tmp / MANIFEST)
-        _write_readme(tmp / README, info, speaker_list, styles, profile)
+        _write_readme(tmp / README, info, speaker_list, styles, profile, derived)
         (tmp / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         if out.exists():  # an empty folder, or a corpus to overwrite
             trash = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -373,7 +404,7 @@ def build_corpus(
 
 
 def _build(folder: Path, speakers: list[Speaker], styles: list[EmotionStyle], n: int, seed: int,
-           workers: int, progress: bool) -> tuple[list[Utterance], list[dict], list[Sentence]]:
+           workers: int, progress: bool, world_neutral: bool) -> tuple[list[Utterance], list[dict], list[Sentence]]:
     """Render every (speaker, sentence) into ``folder``; the manifest rows and the skipped clips."""
     from tqdm.auto import tqdm
 
@@ -387,7 +418,7 @@ def _build(folder: Path, speakers: list[Speaker], styles: list[EmotionStyle], n:
         except VoicelabError as err:
             skipped += [{"id": _utt_id(sp.name, sentence.sentence_id, st.name), "reason": f"text: {err}"}
                         for sp in speakers for st in styles]
-    jobs = [_Job(sp, s.sentence_id, texts[s.sentence_id][0], tuple(styles), str(folder))
+    jobs = [_Job(sp, s.sentence_id, texts[s.sentence_id][0], tuple(styles), str(folder), world_neutral)
             for sp in speakers for s in sentences if s.sentence_id in texts]
     bar = tqdm(total=len(jobs), desc=f"corpus ({workers} workers)", unit="clip", unit_scale=len(styles),
                disable=not progress)
@@ -409,7 +440,7 @@ def _build(folder: Path, speakers: list[Speaker], styles: list[EmotionStyle], n:
             pool.shutdown(cancel_futures=True)
     bar.close()
 
-    identity = {style.name: style.is_identity for style in styles}
+    by_name = {style.name: style for style in styles}
     rows = []
     for speaker in speakers:
         for sentence, split in zip(sentences, splits):
@@ -418,7 +449,8 @@ def _build(folder: Path, speakers: list[Speaker], styles: list[EmotionStyle], n:
                 if duration is None:
                     skipped.append({"id": uid, "reason": reason})
                     continue
-                source = speaker.source if identity[emotion] else f"world:{emotion}<-{speaker.source}"
+                world = _through_world(speaker, by_name[emotion], world_neutral)
+                source = f"world:{emotion}<-{speaker.source}" if world else speaker.source
                 _, phonemes, oov = texts[sentence.sentence_id]
                 rows.append(Utterance(
                     id=uid, path=_path(speaker.name, sentence.sentence_id, emotion), speaker=speaker.name,
@@ -444,17 +476,38 @@ def _counts(rows: list[Utterance], sentences: list[Sentence]) -> dict:
     }
 
 
-def _write_readme(path: Path, info: dict, speakers: list[Speaker], styles: list[EmotionStyle], profile: str) -> None:
+def _world_caveat(world_neutral: bool) -> list[str]:
+    """README lines on which clips went through the WORLD vocoder."""
+    if world_neutral:
+        return [
+            "Each emotion is one WORLD analysis-synthesis of the engine's output (see",
+            "`voicelab/data/emotion.py` for the values' grounds in the literature), and so is neutral,",
+            "with unchanged parameters (derived speakers: with the speaker's warp): built with",
+            "`world_neutral=True` (`--world-neutral`). Every clip went through the WORLD vocoder exactly",
+            "once, so a classifier cannot tell an emotion from neutral by vocoder artefacts.",
+        ]
+    return [
+        "Neutral is the engine's output; each other emotion is one WORLD analysis-synthesis of the",
+        "neutral clip (see `voicelab/data/emotion.py` for the values' grounds in the literature).",
+        "Caveat: emotional clips went through the WORLD vocoder and neutral ones did not (except",
+        "for derived speakers), so a classifier can partly tell them apart by vocoder artefacts.",
+        "Build with `world_neutral=True` (`--world-neutral`) to send every neutral clip through WORLD once too.",
+    ]
+
+
+def _write_readme(path: Path, info: dict, speakers: list[Speaker], styles: list[EmotionStyle], profile: str,
+                  derived: int) -> None:
     """The corpus's own README: what is in it, how it was made, what was skipped."""
     p, c = info["params"], info["counts"]
     split_sizes = ", ".join(f"{k} {v}" for k, v in c["sentences_per_split"].items())
+    options = (" --world-neutral" if p.get("world_neutral") else "") + (f" --derived {derived}" if derived else "")
     lines = [
         "# voicelab offline corpus",
         "",
         f"Built by voicelab {__version__} on {info['build']['finished']} in {info['build']['seconds']} s "
         f"({info['build']['workers']} workers), profile `{profile}`, seed {p['seed']}:",
         "",
-        f"    python -m voicelab corpus --profile {profile} --seed {p['seed']} --out <folder>",
+        f"    python -m voicelab corpus --profile {profile} --seed {p['seed']}{options} --out <folder>",
         "",
         "(with the speakers, emotions and sentence count below when they are not the profile's).",
         "The exact parameters, including the program versions, are in `build.json`; the same",
@@ -484,10 +537,7 @@ def _write_readme(path: Path, info: dict, speakers: list[Speaker], styles: list[
         "",
         "## Emotions",
         "",
-        "Neutral is the engine's output; each other emotion is one WORLD analysis-synthesis of the",
-        "neutral clip (see `voicelab/data/emotion.py` for the values' grounds in the literature).",
-        "Caveat: emotional clips went through the WORLD vocoder and neutral ones did not (except",
-        "for derived speakers), so a classifier can partly tell them apart by vocoder artefacts.",
+        *_world_caveat(bool(p.get("world_neutral"))),
         "",
         "| emotion | f0_scale | f0_range | rate | energy_db | tilt_db | breathiness |",
         "|---|---|---|---|---|---|---|",

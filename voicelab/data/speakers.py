@@ -14,7 +14,8 @@ Three kinds of speaker (:class:`Speaker`, ``engine``):
   long: ``alpha < 1`` lowers every formant, a bigger, deeper-sounding speaker) and F0
   is scaled by ``f0_scale``. Named ``<base>_vtl<alpha>``, e.g. ``slt_vtl0.9``.
 
-:data:`SPEAKERS` holds the built-in ones; :func:`synthesize` speaks a text with any.
+:data:`SPEAKERS` holds the built-in ones; :func:`derived_speakers` draws as many more
+derived ones as wanted; :func:`synthesize` speaks a text with any.
 The engines are system programs: ``sudo apt-get install flite espeak-ng``.
 
 Introduced in ``notebooks/01_audio_features.ipynb`` (speakers and emotions compared).
@@ -43,7 +44,8 @@ from voicelab.dsp.audio import load
 from voicelab.errors import AudioError, ParameterError
 
 __all__ = [
-    "ENGINES", "SPEAKERS", "Speaker", "check_speaker", "derive", "engine_version", "get_speaker", "synthesize", "warp_voice",
+    "ENGINES", "SPEAKERS", "Speaker", "check_speaker", "derive", "derived_speakers", "engine_version", "get_speaker",
+    "synthesize", "warp_voice",
 ]
 
 ENGINES = ("flite", "espeak", "derived")
@@ -128,6 +130,81 @@ SPEAKERS: dict[str, Speaker] = {
 }
 """The built-in speakers by name."""
 FLITE_SPEAKERS = ("awb", "rms", "slt", "kal16")
+
+DERIVED_ALPHA = (0.85, 1.2)
+"""Range of :func:`derived_speakers`' envelope warp ``alpha`` (drawn uniformly)."""
+DERIVED_F0_SCALE = (0.7, 1.6)
+"""Range of :func:`derived_speakers`' F0 factor (drawn uniformly on a log scale)."""
+GENDER_SHIFT = 1.3
+"""F0 factor from which :func:`derived_speakers` hears the other gender (see there)."""
+
+
+def derived_speakers(n: int, *, seed: int = 0, bases: tuple[str, ...] = ("awb", "rms", "slt")) -> list[Speaker]:
+    """``n`` distinct derived speakers drawn at random from the flite voices.
+
+    Speaker ``i`` is made from ``bases[i % len(bases)]`` with an envelope warp ``alpha``
+    drawn uniformly in :data:`DERIVED_ALPHA` and an F0 factor drawn log-uniformly in
+    :data:`DERIVED_F0_SCALE` (both rounded to 3 decimals), and is named
+    ``v<i>_<base>`` (``v07_slt``). The draws are made speaker by speaker, so the first
+    ``k`` of ``derived_speakers(n)`` are ``derived_speakers(k)`` with the same seed.
+
+    Gender: the base's, unless F0 moved by :data:`GENDER_SHIFT` (about 4.5 semitones)
+    or more towards the other one: a male base with ``f0_scale >= 1.3`` is female, a
+    female base with ``f0_scale <= 1 / 1.3`` is male. Typical male and female speaking
+    F0 (about 120 and 210 Hz) differ by a factor of about 1.7, so 1.3 is about halfway
+    on a log scale; the built-in derived speakers follow the same rule.
+
+    Parameters
+    ----------
+    n : int
+        How many speakers (``>= 1``).
+    seed : int
+        Chooses the warps; the same seed gives the same speakers.
+    bases : tuple of str
+        Built-in, non-derived speakers to derive from, used in turn.
+
+    Raises
+    ------
+    ParameterError
+        ``n`` or ``seed`` is not a positive (non-negative) integer, or a base is unknown
+        or itself derived.
+
+    Example
+    -------
+    >>> voices = derived_speakers(4, seed=0)
+    >>> [v.name for v in voices]
+    ['v00_awb', 'v01_rms', 'v02_slt', 'v03_awb']
+    >>> all(0.85 <= v.alpha <= 1.2 and 0.7 <= v.f0_scale <= 1.6 for v in voices)
+    True
+    >>> derived_speakers(2, seed=0) == voices[:2]
+    True
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"n={n!r} must be a positive integer")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ParameterError(f"seed={seed!r} must be a non-negative integer")
+    base_speakers = [get_speaker(b) for b in bases]
+    if not base_speakers or any(b.engine == "derived" for b in base_speakers):
+        raise ParameterError(f"bases={bases!r} must name built-in speakers that are not derived")
+    rng = np.random.default_rng(seed)
+    log_f0 = np.log(DERIVED_F0_SCALE)
+    voices = []
+    for i in range(n):
+        base = base_speakers[i % len(base_speakers)]
+        alpha = round(float(rng.uniform(*DERIVED_ALPHA)), 3)
+        f0_scale = round(float(np.exp(rng.uniform(*log_f0))), 3)
+        description = f"{base.name} warped: formants x{alpha:g} (vocal tract x{1 / alpha:.2f}), F0 x{f0_scale:g}"
+        voices.append(Speaker(f"v{i:02d}_{base.name}", "derived", base.name, _derived_gender(base.gender, f0_scale),
+                              description, alpha, f0_scale))
+    return voices
+
+
+def _derived_gender(base_gender: str, f0_scale: float) -> str:
+    if base_gender == "male" and f0_scale >= GENDER_SHIFT:
+        return "female"
+    if base_gender == "female" and f0_scale <= 1 / GENDER_SHIFT:
+        return "male"
+    return base_gender
 
 
 def get_speaker(speaker: Speaker | str) -> Speaker:

@@ -1,6 +1,6 @@
 """Rhythm and pitch as SpeechSplit (Qian et al., 2020) feeds them to its encoders.
 
-Groundwork of ``notebooks/05`` (disentangled emotional voice cloning). SpeechSplit
+Introduced in ``notebooks/05_emotional_voice_cloning.ipynb``. SpeechSplit
 squeezes speech through three narrow codes, rhythm, content and pitch; two signal
 manipulations keep each code to its own job:
 
@@ -10,10 +10,13 @@ manipulations keep each code to its own job:
   carry it. The same segments and factors are applied to every array passed together
   (the mel and its f0), so they stay aligned with each other.
 - :func:`normalize_log_f0` and :func:`quantize_f0`: the f0 contour as the pitch encoder
-  reads it: log-f0 normalised per utterance (mean 0, standard deviation 1 over voiced
-  frames), so the speaker's pitch level and range are gone and only the *shape* of the
-  intonation is left; then one of 257 classes per frame: 0 for unvoiced, 1 ... 256 for
-  the normalised value between -2 and +2 standard deviations.
+  reads it: log-f0 normalised (mean 0, standard deviation 1 over voiced frames) per
+  utterance, or per speaker with :func:`log_f0_stats` (notebook 05 does so: an
+  emotion's higher or livelier pitch is then kept, the speaker's own level is not);
+  then one of 257 classes per frame: 0 for unvoiced, 1 ... 256 for the normalised value
+  between -2 and +2 standard deviations.
+- :func:`stretch_to`: a uniform stretch to a given length (a swap of codes between two
+  renditions of one sentence of different lengths).
 
 Layout: time-major arrays ``[frames, ...]``; f0 in Hz with 0 for unvoiced frames, as
 :func:`voicelab.dsp.features.f0` returns it.
@@ -97,26 +100,75 @@ def random_resample(
     return tuple(out)
 
 
-def normalize_log_f0(f0: np.ndarray) -> np.ndarray:
-    """Per-utterance normalised log-f0: ``(log f0 - mean) / std`` over voiced frames; NaN where unvoiced.
+def log_f0_stats(*contours: np.ndarray) -> tuple[float, float]:
+    """``(mean, std)`` of log-f0 over the voiced frames of ``contours`` (e.g. one speaker's neutral clips).
 
-    A contour with one voiced frame, or a flat one, normalises to 0 where voiced.
+    >>> [round(v, 3) for v in log_f0_stats(np.array([0.0, 100.0]), np.array([400.0]))]
+    [5.298, 0.693]
+    """
+    voiced = [np.log(np.asarray(f0, np.float64)[np.asarray(f0) > 0]) for f0 in contours]
+    values = np.concatenate(voiced) if voiced else np.zeros(0)
+    if len(values) < 2:
+        raise ParameterError("log_f0_stats needs at least two voiced frames")
+    return float(values.mean()), float(values.std())
+
+
+def normalize_log_f0(f0: np.ndarray, *, mean: float | None = None, std: float | None = None) -> np.ndarray:
+    """Normalised log-f0 ``(log f0 - mean) / std`` over voiced frames; NaN where unvoiced.
+
+    Without ``mean`` and ``std``, the utterance's own (per-utterance normalisation: only the
+    shape of the intonation is left; a contour with one voiced frame, or a flat one,
+    normalises to 0). With a speaker's statistics (:func:`log_f0_stats` of its neutral
+    clips), as SpeechSplit normalises, the utterance's level and range *relative to its
+    speaker* are kept: what makes an emotional rendition higher or livelier.
 
     Example
     -------
     >>> normalize_log_f0(np.array([0.0, 100.0, 400.0])).round(3).tolist()
     [nan, -1.0, 1.0]
+    >>> normalize_log_f0(np.array([0.0, 200.0]), mean=float(np.log(100.0)), std=1.0).round(3).tolist()
+    [nan, 0.693]
     """
     f0 = np.asarray(f0, dtype=np.float64)
     if f0.ndim != 1 or not np.isfinite(f0).all() or (f0 < 0).any():
         raise ParameterError("f0 must be a 1-D array of finite Hz values >= 0 (0 for unvoiced frames)")
+    if (mean is None) != (std is None) or (std is not None and not std > 0):
+        raise ParameterError(f"pass both mean and std (std > 0) or neither, got mean={mean}, std={std}")
     out = np.full(f0.shape, np.nan)
     voiced = f0 > 0
     if voiced.any():
         log_f0 = np.log(f0[voiced])
-        std = log_f0.std()
-        out[voiced] = (log_f0 - log_f0.mean()) / std if std > 0 else 0.0
+        if mean is None:
+            mean, std = log_f0.mean(), log_f0.std()
+        out[voiced] = (log_f0 - mean) / std if std > 0 else 0.0
     return out
+
+
+def stretch_to(x: np.ndarray, n: int) -> np.ndarray:
+    """``x [frames, ...]`` stretched uniformly to ``n`` frames; the ends are kept.
+
+    Float arrays are interpolated linearly (a NaN neighbour gives NaN: an unvoiced
+    normalised f0 stays unvoiced); integer arrays (classes) take the nearest frame.
+
+    Example
+    -------
+    >>> stretch_to(np.array([0.0, 1.0, 2.0]), 5).tolist()
+    [0.0, 0.5, 1.0, 1.5, 2.0]
+    >>> stretch_to(np.array([3, 7]), 3).tolist()
+    [3, 7, 7]
+    """
+    x = np.asarray(x)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 or len(x) < 1:
+        raise ParameterError(f"stretch_to needs a non-empty array and n >= 1, got {len(x)} frames and n={n!r}")
+    if len(x) == n:
+        return x.copy()
+    t = np.linspace(0.0, len(x) - 1, n) if n > 1 else np.zeros(1)
+    if x.dtype.kind in "iub":
+        return x[np.minimum(np.floor(t + 0.5).astype(int), len(x) - 1)]
+    left = np.floor(t).astype(int)
+    right = np.minimum(left + 1, len(x) - 1)
+    w = (t - left).reshape(-1, *([1] * (x.ndim - 1)))
+    return (x[left] * (1 - w) + x[right] * w).astype(x.dtype)
 
 
 def quantize_f0(normalized: np.ndarray, *, n_bins: int = N_PITCH_BINS, value_range: float = PITCH_RANGE) -> np.ndarray:

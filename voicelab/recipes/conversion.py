@@ -201,27 +201,35 @@ def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifes
                           float(mels.mean()), float(mels.std()), float(np.exp(mels).std()), cache_dir)
 
 
-def add_embeddings(data: ConversionData, *, progress: bool = False) -> dict[str, np.ndarray]:
-    """Resemblyzer embeddings of every neutral clip (train, valid, test) into ``data.embeddings``.
+def embed_clips(utterances, features, *, cache_dir: str | os.PathLike, corpus_root: str | os.PathLike,
+                progress: bool = False) -> dict[str, np.ndarray]:
+    """Resemblyzer embeddings of ``utterances``, by id; every embedding stored for the corpus is returned.
 
-    Kept in ``cache_dir/speaker-embeddings/<corpus folder>.npz``; only missing clips are embedded.
+    Kept in ``cache_dir/speaker-embeddings/<corpus folder>.npz``; only missing clips are
+    embedded (notebooks 04 and 05 share the file of a corpus).
     """
-    path = data.cache_dir / "speaker-embeddings" / f"{Path(data.corpus.root).name}.npz"
+    path = Path(cache_dir) / "speaker-embeddings" / f"{Path(corpus_root).name}.npz"
     stored = dict(np.load(path)) if path.is_file() else {}
-    features = data.batches["train"].features
-    todo = [u for m in (data.train, data.valid, data.test) for u in m if u.id not in stored]
+    todo = [u for u in utterances if u.id not in stored]
     if progress and todo:
         from tqdm.auto import tqdm
 
         todo = tqdm(todo, desc="speaker embeddings")
     for u in todo:
-        stored[u.id] = metrics.speaker_embedding(features.audio(u), sr=data.batches["train"].config.sr)
+        stored[u.id] = metrics.speaker_embedding(features.audio(u), sr=features.config.sr)
     if todo:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.stem + ".tmp.npz")
         np.savez(tmp, **stored)
         os.replace(tmp, path)
-    data.embeddings.update(stored)
+    return stored
+
+
+def add_embeddings(data: ConversionData, *, progress: bool = False) -> dict[str, np.ndarray]:
+    """Resemblyzer embeddings of every neutral clip (train, valid, test) into ``data.embeddings`` (:func:`embed_clips`)."""
+    clips = [u for m in (data.train, data.valid, data.test) for u in m]
+    data.embeddings.update(embed_clips(clips, data.batches["train"].features, cache_dir=data.cache_dir,
+                                       corpus_root=data.corpus.root, progress=progress))
     return data.embeddings
 
 

@@ -80,6 +80,29 @@ def input_gradient_norm(critic, x):
     return ops.sqrt(ops.sum(ops.square(flat), axis=1) + 1e-12)
 
 
+def minimize(model, loss_fn, variables, optimizer):
+    """One ``optimizer`` update of ``variables`` on ``loss_fn()``; returns ``(loss, gradient norm)``.
+
+    The generic step of a model with several optimizers whose losses need no shared
+    forward pass (notebook 05's VoiceGAN: the critic's updates, then the generator's).
+    ``model`` is the Keras model that owns the variables (its gradients are cleared on
+    PyTorch, so none leaks into the next update).
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_fn()
+        grads = tape.gradient(loss, variables)
+        optimizer.apply(grads, variables)
+        return loss, global_norm(grads)
+    if backend == "torch":
+        loss = loss_fn()
+        return loss.detach(), _torch_update(model, loss, variables, optimizer)
+    raise ParameterError(f"KERAS_BACKEND={backend!r}: the update exists for 'tensorflow' and 'torch'")
+
+
 def generator_train_step(model, mel, audio) -> dict:
     """One generator update on ``model.warmup_loss`` alone (no discriminator): the warm-up.
 

@@ -1,0 +1,120 @@
+"""Notebook 05's recipe on the smoke corpus: the batches SpeechSplit trains on, the judge, swaps, scoring, VoiceGAN.
+
+The models themselves are tested in ``tests/test_speechsplit.py`` and ``tests/test_wgan.py``;
+their kill -9 resume in ``tests/test_train_run.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from voicelab.errors import ParameterError
+from voicelab.evaluation.emotion import METRICS, confusion, f0_agreement, judge_table
+from voicelab.models.emotion import classify
+from voicelab.recipes import speechsplit as ss
+from voicelab.vocoders import griffin_lim_vocoder
+
+pytestmark = pytest.mark.backend
+
+
+@pytest.fixture(scope="module")
+def data(emotional_corpus, data_dir):
+    return ss.prepare(ss.recipe("smoke"), data_dir=data_dir, corpus=emotional_corpus, progress=False)
+
+
+def test_recipe_names_its_variants_and_refuses_unknown_fields():
+    r = ss.recipe("smoke")
+    assert r.run_name() == "speechsplit-smoke"
+    assert dataclasses.replace(r, content_dim=4, rate=4, epochs=9).run_name() == "speechsplit-smoke-c4-x4-e9"
+    with pytest.raises(ParameterError, match="no fields"):
+        ss.recipe("smoke", bottleneck=3)
+
+
+def test_the_corpus_has_many_voices_and_every_clip_went_through_world(data):
+    assert len(data.speakers) == 8 and data.emotions == ["angry", "happy", "neutral", "sad"]
+    assert all(u.source.startswith("world:") for u in data.corpus)
+    assert set(data.voices) == set(data.speakers)
+    assert all(abs(np.linalg.norm(v) - 1.0) < 1e-5 for v in data.voices.values())
+
+
+def test_split_batches_resample_the_content_and_the_pitch_but_not_the_target(data):
+    train = ss.SplitBatches(data.batches["train"], data, seed=0)
+    batch = train[0]
+    assert batch["content_mel"].shape == batch["mel"].shape and batch["pitch"].shape == batch["mel"].shape[:2]
+    assert batch["embedding"].shape == (len(batch["mel"]), 256)
+    row = int(np.argmax(batch["mel_length"]))
+    n = int(batch["mel_length"][row])
+    assert np.abs(batch["content_mel"][row, :n] - batch["mel"][row, :n]).mean() > 0.05
+    assert 0 <= batch["pitch"].min() and batch["pitch"].max() <= 256 and (batch["pitch"][row, :n] > 0).any()
+    again = ss.SplitBatches(data.batches["train"], data, seed=0)[0]
+    np.testing.assert_array_equal(again["content_mel"], batch["content_mel"])      # reproducible
+    train.on_epoch_end()
+    assert not np.array_equal(train[0]["content_mel"], batch["content_mel"]) or len(train) == 1
+    plain = ss.SplitBatches(data.batches["valid"], data, resample=False)[0]
+    np.testing.assert_array_equal(plain["content_mel"], plain["mel"])
+    first = data.batches["valid"].utterances(0)[0]
+    n = int(plain["mel_length"][0])
+    np.testing.assert_array_equal(plain["pitch"][0, :n], ss.pitch_classes(data, first)[:n])
+
+
+def test_the_judge_is_above_chance_on_the_smoke_test_sentences(data, tmp_path):
+    r = dataclasses.replace(ss.recipe("smoke"), judge_epochs=10)
+    judge = ss.train_or_load_judge(r, data, models_dir=tmp_path, verbose=0).model
+    test = list(data.test)
+    p = classify(judge, [data.features.mel(u) for u in test])
+    accuracy = np.mean([data.emotions[int(i)] == u.emotion for i, u in zip(p.argmax(1), test)])
+    assert accuracy > 0.4, accuracy           # chance: 0.25
+
+
+def test_swaps_evaluation_and_voicegan_end_to_end(data, tmp_path):
+    r = ss.recipe("smoke")
+    model = ss.train_or_load_speechsplit(r, data, models_dir=tmp_path, verbose=0).model
+    judge = ss.train_or_load_judge(r, data, models_dir=tmp_path, verbose=0).model
+    neutral = data.test.filter(emotion="neutral")[0]
+    sad = data.test.filter(emotion="sad", speaker=neutral.speaker, sentence_id=neutral.sentence_id)[0]
+    out = ss.swap(model, data, content=neutral, rhythm=sad, pitch=sad)
+    assert out.shape == data.features.mel(sad).shape
+    with pytest.raises(ParameterError, match="not a speaker"):
+        ss.swap(model, data, content=neutral, voice="nobody")
+
+    rows = ss.evaluate(model, judge, r, data, vocoder=griffin_lim_vocoder(n_iter=4),
+                       transcriber=lambda audio, sr: "hello")
+    assert {row["system"] for row in rows} == set(ss.SYSTEMS)
+    assert len(rows) == 3 + 3 * 6                # neutral: 3 systems; each other emotion: 6
+    for row in rows:
+        if row["system"] == "recording":
+            assert row["f0_corr"] == pytest.approx(1.0) and row["mcd"] == 0.0 and row["duration_ratio"] == 1.0
+        if row["system"] in ("rhythm", "rhythm+pitch"):
+            assert row["duration_ratio"] == pytest.approx(1.0, abs=0.02)   # the rhythm clip sets the length
+    table = judge_table(rows, systems=ss.SYSTEMS, emotions=data.emotions)
+    assert [t["system"] for t in table] == list(ss.SYSTEMS) and all(m in table[0] for m in METRICS)
+    assert np.isnan(table[-1]["neutral"])        # no swap targets neutral
+    assert confusion(rows, data.emotions, system="recording").sum() == 4
+
+    gan = ss.train_or_load_voicegan(r, data, models_dir=tmp_path).model
+    from voicelab.models.voicegan import nearest_speakers, sample_voices
+
+    voices = sample_voices(gan, 3, seed=0)
+    assert voices.shape == (3, 256) and len(nearest_speakers(voices, data.voices)) == 3
+    assert ss.same_speaker_similarity(data).shape == (len(data.clip_embeddings),)
+    assert ss.swap(model, data, content=neutral, voice=voices[0]).shape == data.features.mel(neutral).shape
+
+
+def test_world_cue_check_scores_raw_and_world_passed_neutral_clips(data, smoke_corpus, data_dir, tmp_path):
+    r = ss.recipe("smoke")
+    plain = ss.plain_corpus_data(r, data_dir=data_dir)
+    judge = ss.train_or_load_judge(r, data, models_dir=tmp_path, verbose=0).model
+    rows = ss.world_cue_check({"j": judge}, plain, r)
+    assert rows[0]["clips"] == len(plain.test.filter(emotion="neutral"))
+    assert 0.0 <= rows[0]["neutral, as made"] <= 1.0 and 0.0 <= rows[0]["neutral, through WORLD"] <= 1.0
+
+
+def test_f0_agreement_sees_an_octave():
+    t = np.arange(16000) / 16000
+    a = 0.3 * np.sin(2 * np.pi * (150 * t + 30 * t ** 2))
+    b = 0.3 * np.sin(2 * np.pi * (300 * t + 60 * t ** 2))
+    corr, cents = f0_agreement(b, a)
+    assert corr > 0.95 and cents == pytest.approx(1200, abs=60)

@@ -1,0 +1,535 @@
+"""Recipe of notebook 05: the emotional corpus, the emotion judge and SpeechSplit, trained or loaded.
+
+Introduced in ``notebooks/05_emotional_voice_cloning.ipynb``.
+
+- :class:`SpeechSplitRecipe` / :func:`recipe`: the corpus (sentences, derived voices),
+  the bottlenecks, sizes, learning rates and epochs of a profile;
+- :func:`prepare`: the emotional corpus (``world_neutral``: every clip went through
+  WORLD once, so the vocoder is no cue to the emotion; many derived voices), split by
+  sentence, batched, with the mel statistics, each speaker's log-f0 statistics (of its
+  neutral training clips) and its voice (the mean resemblyzer embedding of a few of
+  its neutral training clips, cached);
+- :class:`SplitBatches`: what SpeechSplit trains on: the mel, the same mel randomly
+  resampled for the content encoder, the pitch classes resampled alike, the voice;
+- :func:`train_or_load_judge`, :func:`train_or_load_speechsplit`: the models, through
+  :func:`voicelab.train.train_or_load`;
+- :func:`pitch_classes`, :func:`swap`: one utterance's pitch input; a code swap between
+  renditions of one sentence.
+
+Run folders: ``DATA_DIR/models/emotion-judge-<profile>[-<corpus>]`` and
+``DATA_DIR/models/speechsplit-<profile>[-<variant>]``.
+
+Example
+-------
+>>> r = recipe("quick")
+>>> r.rhythm_dim, r.content_dim, r.pitch_dim, r.run_name()
+(2, 16, 32, 'speechsplit-quick')
+>>> recipe("quick", content_dim=4).run_name()
+'speechsplit-quick-c4'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from voicelab.data import build_corpus
+from voicelab.data.manifest import Manifest, Utterance
+from voicelab.data.pipeline import ExtendedBatches, SpeechBatches
+from voicelab.dsp.features import AudioConfig
+from voicelab.dsp.prosody import log_f0_stats, normalize_log_f0, quantize_f0, random_resample, stretch_to
+from voicelab.errors import ParameterError
+from voicelab.evaluation import metrics
+from voicelab.models.emotion import EmotionConfig, build_emotion_classifier
+from voicelab.models.speechsplit import SpeechSplitConfig, build_speechsplit, split_and_swap
+from voicelab.profiles import check_profile, pick
+from voicelab.recipes.conversion import embed_clips
+from voicelab.train import Run, load_run
+from voicelab.train import train_or_load as train_run
+
+EMBEDDING_CLIPS = 8
+"""Neutral training clips per speaker whose resemblyzer embeddings are averaged into its voice."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeechSplitRecipe:
+    """Everything notebook 05 builds, trains and measures in one profile.
+
+    Attributes
+    ----------
+    profile : str
+    n_sentences, derived_speakers : int
+        The corpus: sentences (each in every voice and emotion) and voices derived
+        from the flite ones, on top of the profile's four flite voices.
+    epochs, batch_size : int
+        SpeechSplit's training.
+    learning_rate : float
+    rhythm_dim, content_dim, pitch_dim, rate : int
+        The bottlenecks: numbers per code step, and frames per step (all three codes).
+    content_input : str
+        ``"mel"`` or ``"envelope"``: what the content encoder reads (``SpeechSplitConfig.content_input``).
+    encoder_channels, decoder_channels : int
+    judge_epochs, voicegan_epochs : int
+        Epochs of the emotion classifier and of VoiceGAN (one epoch: one pass over the
+        training speakers' clip embeddings, batches of 32).
+    n_eval : int
+        Test sentences in the evaluation.
+    eval_speakers : int
+        Speakers of the evaluation, the corpus's first ones.
+    n_voices : int
+        New voices sampled from VoiceGAN in the evaluation.
+    seed : int
+    audio : AudioConfig
+    """
+
+    profile: str
+    n_sentences: int
+    derived_speakers: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    rhythm_dim: int
+    content_dim: int
+    pitch_dim: int
+    rate: int
+    content_input: str
+    encoder_channels: int
+    decoder_channels: int
+    judge_epochs: int
+    voicegan_epochs: int
+    n_eval: int
+    eval_speakers: int
+    n_voices: int
+    seed: int = 0
+    audio: AudioConfig = AudioConfig()
+
+    @property
+    def variant(self) -> str:
+        """What differs from the profile's default SpeechSplit: ``""`` or e.g. ``"c4-p8"``."""
+        base = recipe(self.profile)
+        parts = [f"r{self.rhythm_dim}" if self.rhythm_dim != base.rhythm_dim else "",
+                 f"c{self.content_dim}" if self.content_dim != base.content_dim else "",
+                 f"p{self.pitch_dim}" if self.pitch_dim != base.pitch_dim else "",
+                 f"x{self.rate}" if self.rate != base.rate else "",
+                 self.content_input if self.content_input != base.content_input else "",
+                 f"lr{self.learning_rate:g}" if self.learning_rate != base.learning_rate else "",
+                 f"e{self.epochs}" if self.epochs != base.epochs else "",
+                 f"seed{self.seed}" if self.seed != base.seed else ""]
+        return "-".join(p for p in parts if p)
+
+    def run_name(self) -> str:
+        """``speechsplit-<profile>``, plus :attr:`variant` when it is not the default."""
+        return f"speechsplit-{self.profile}" + (f"-{self.variant}" if self.variant else "")
+
+    def model_config(self, data: EmotionData) -> SpeechSplitConfig:
+        return SpeechSplitConfig(rhythm_dim=self.rhythm_dim, content_dim=self.content_dim, pitch_dim=self.pitch_dim,
+                                 rhythm_rate=self.rate, content_rate=self.rate, pitch_rate=self.rate,
+                                 content_input=self.content_input,
+                                 encoder_channels=self.encoder_channels, decoder_channels=self.decoder_channels,
+                                 mel_mean=data.mel_mean, mel_std=data.mel_std)
+
+
+def recipe(profile: str, **changes) -> SpeechSplitRecipe:
+    """Notebook 05's recipe for ``profile``; ``changes`` replace fields (``recipe("quick", content_dim=4)``).
+
+    ``quick``: 40 voices (4 flite + 36 derived) x 30 sentences x 4 emotions; SpeechSplit
+    for 6 epochs of 240 batches (1,440 steps, 712 s on 2 cores, about 0.4 s a step).
+    ``full``: 90 voices (the 10 built-in ones + 80 derived) x 60 sentences, 25 epochs of
+    batches of 32 (13,500 steps), wider networks: sized by estimate (30 ms a step with cuDNN
+    LSTMs) for 8 minutes on one GPU, not yet timed on one.
+    """
+    check_profile(profile)
+    r = SpeechSplitRecipe(
+        profile=profile,
+        n_sentences=pick(profile, smoke=6, quick=30, full=60),
+        derived_speakers=pick(profile, smoke=4, quick=36, full=80),
+        epochs=pick(profile, smoke=2, quick=6, full=25),
+        batch_size=pick(profile, smoke=16, quick=16, full=32),
+        learning_rate=1e-3,
+        rhythm_dim=2,
+        content_dim=16,
+        pitch_dim=32,
+        rate=8,
+        content_input="mel",
+        encoder_channels=pick(profile, smoke=16, quick=96, full=256),
+        decoder_channels=pick(profile, smoke=16, quick=192, full=512),
+        judge_epochs=pick(profile, smoke=3, quick=6, full=10),
+        voicegan_epochs=pick(profile, smoke=3, quick=300, full=600),
+        n_eval=pick(profile, smoke=1, quick=2, full=6),
+        eval_speakers=pick(profile, smoke=1, quick=4, full=8),
+        n_voices=pick(profile, smoke=2, quick=6, full=12),
+    )
+    unknown = set(changes) - {f.name for f in dataclasses.fields(SpeechSplitRecipe)}
+    if unknown:
+        raise ParameterError(f"recipe has no fields {sorted(unknown)}")
+    return dataclasses.replace(r, **changes)
+
+
+def corpus_folder(r: SpeechSplitRecipe, data_dir: str | os.PathLike) -> Path:
+    """``DATA_DIR/corpus-<profile>-emotional``: notebook 05's corpus."""
+    return Path(data_dir) / f"corpus-{r.profile}-emotional"
+
+
+def build_emotional_corpus(r: SpeechSplitRecipe, data_dir: str | os.PathLike, *, progress: bool = True) -> Manifest:
+    """The corpus of notebook 05: every clip through WORLD once, the flite voices and ``r.derived_speakers`` more."""
+    return build_corpus(corpus_folder(r, data_dir), profile=r.profile, seed=r.seed, n_sentences=r.n_sentences,
+                        derived=r.derived_speakers, world_neutral=True, progress=progress)
+
+
+@dataclasses.dataclass
+class EmotionData:
+    """Notebook 05's corpus split by sentence and batched, with its statistics and voices."""
+
+    corpus: Manifest
+    train: Manifest
+    valid: Manifest
+    test: Manifest
+    speakers: list[str]
+    emotions: list[str]
+    batches: dict[str, SpeechBatches]
+    mel_mean: float
+    mel_std: float
+    f0_stats: dict[str, tuple[float, float]]
+    cache_dir: Path
+    voices: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    clip_embeddings: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    @property
+    def features(self):
+        return self.batches["train"].features
+
+
+def prepare(r: SpeechSplitRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None,
+            with_voices: bool = True, progress: bool = True) -> EmotionData:
+    """Build (or open) the emotional corpus; batch its splits (every emotion); measure mels, f0 and voices."""
+    data_dir = Path(data_dir)
+    corpus = build_emotional_corpus(r, data_dir, progress=progress) if corpus is None else corpus
+    splits = {name: corpus.filter(split=name) for name in ("train", "valid", "test")}
+    if not len(splits["train"]) or "neutral" not in corpus.emotions:
+        raise ParameterError(f"{corpus.root}: notebook 05 needs training clips and a neutral emotion")
+    speakers, emotions = list(corpus.speakers), list(corpus.emotions)
+    cache_dir = data_dir / "cache"
+    batches = {name: SpeechBatches(splits[name], config=r.audio, batch_size=r.batch_size, speakers=speakers,
+                                   emotions=emotions, seed=r.seed, cache_dir=cache_dir, with_audio=False,
+                                   shuffle=(name == "train"))
+               for name in ("train", "valid")}
+    features = batches["train"].features
+    mels = np.concatenate([features.mel(u) for u in splits["train"].filter(emotion="neutral")])
+    f0_stats = {}
+    for speaker in speakers:
+        neutral = splits["train"].filter(speaker=speaker, emotion="neutral")
+        f0_stats[speaker] = log_f0_stats(*[features.f0(u) for u in neutral])
+    data = EmotionData(corpus, splits["train"], splits["valid"], splits["test"], speakers, emotions, batches,
+                       float(mels.mean()), float(mels.std()), f0_stats, cache_dir)
+    if with_voices:
+        add_voices(data, progress=progress)
+    return data
+
+
+def add_voices(data: EmotionData, *, progress: bool = False) -> dict[str, np.ndarray]:
+    """Each speaker's voice: the unit mean of the resemblyzer embeddings of its first neutral training clips.
+
+    The clips' embeddings are cached (:func:`voicelab.recipes.conversion.embed_clips`).
+    """
+    chosen = {s: list(data.train.filter(speaker=s, emotion="neutral"))[:EMBEDDING_CLIPS] for s in data.speakers}
+    stored = embed_clips([u for utts in chosen.values() for u in utts], data.features, cache_dir=data.cache_dir,
+                         corpus_root=data.corpus.root, progress=progress)
+    for speaker, utts in chosen.items():
+        data.clip_embeddings |= {u.id: stored[u.id] for u in utts}
+        mean = np.mean([stored[u.id] for u in utts], axis=0)
+        data.voices[speaker] = (mean / np.linalg.norm(mean)).astype("float32")
+    return data.voices
+
+
+def normalized_f0(data: EmotionData, utt: Utterance) -> np.ndarray:
+    """The utterance's log-f0 normalised by its speaker's neutral statistics (NaN unvoiced)."""
+    mean, std = data.f0_stats[utt.speaker]
+    return normalize_log_f0(data.features.f0(utt), mean=mean, std=std)
+
+
+def pitch_classes(data: EmotionData, utt: Utterance) -> np.ndarray:
+    """The pitch encoder's input for one utterance: its 257-class quantised, speaker-normalised log-f0."""
+    return quantize_f0(normalized_f0(data, utt))
+
+
+class SplitBatches(ExtendedBatches):
+    """Batches of :class:`SpeechBatches` plus ``content_mel``, ``pitch`` and ``embedding``.
+
+    Each utterance's mel and normalised log-f0 are randomly resampled together
+    (:func:`voicelab.dsp.prosody.random_resample`), then stretched uniformly back to the
+    utterance's length, so every frame axis of a batch has one length while the local
+    timing the content and pitch encoders see is scrambled. The draw depends on the
+    seed, the epoch and the batch: reruns are identical. ``resample=False`` gives the
+    unresampled inputs (validation).
+    """
+
+    def __init__(self, batches: SpeechBatches, data: EmotionData, *, seed: int = 0, resample: bool = True):
+        super().__init__(batches)
+        self.data, self.seed, self.resample, self.epoch = data, seed, resample, 0
+
+    def on_epoch_end(self) -> None:
+        super().on_epoch_end()
+        self.epoch += 1
+
+    def extend(self, batch: dict, utts: list) -> dict:
+        missing = [u.speaker for u in utts if u.speaker not in self.data.voices]
+        if missing:
+            raise ParameterError(f"no voices for {sorted(set(missing))}: call add_voices(data) first")
+        rng = np.random.default_rng((self.seed, self.epoch, int(batch["mel_length"].sum())))
+        content = np.array(batch["mel"], copy=True)
+        pitch = np.zeros(batch["mel"].shape[:2], "int32")
+        for row, u in enumerate(utts):
+            n = int(batch["mel_length"][row])
+            mel, f0 = batch["mel"][row, :n], normalized_f0(self.data, u)[:n]
+            f0 = np.pad(f0, (0, n - len(f0)), constant_values=np.nan)
+            if self.resample:
+                mel, f0 = (stretch_to(a, n) for a in random_resample(mel, f0, rng=rng))
+            content[row, :n] = mel
+            pitch[row, :n] = quantize_f0(f0)
+        batch["content_mel"], batch["pitch"] = content, pitch
+        batch["embedding"] = np.stack([self.data.voices[u.speaker] for u in utts])
+        return batch
+
+
+def train_or_load_judge(r: SpeechSplitRecipe, data: EmotionData, *, models_dir: str | os.PathLike,
+                        name: str | None = None, retrain: bool = False, verbose: int | str = 2, callbacks=()) -> Run:
+    """The emotion classifier on every training clip (``models_dir/emotion-judge-<profile>``, or ``name``)."""
+    config = EmotionConfig(emotions=tuple(data.emotions), channels=pick(r.profile, smoke=16, quick=96, full=128),
+                           mel_mean=data.mel_mean, mel_std=data.mel_std)
+
+    def build():
+        keras.utils.set_random_seed(r.seed)
+        return build_emotion_classifier(config, r.audio)
+
+    return train_run(Path(models_dir) / (name or f"emotion-judge-{r.profile}"), build=build,
+                     train=data.batches["train"], valid=data.batches["valid"], epochs=r.judge_epochs,
+                     retrain=retrain, config={"recipe": r, "corpus": str(data.corpus.root)},
+                     callbacks=callbacks, verbose=verbose)
+
+
+def plain_corpus_data(r: SpeechSplitRecipe, *, data_dir: str | os.PathLike) -> EmotionData:
+    """The profile's ordinary corpus (``DATA_DIR/corpus-<profile>``: neutral clips straight from the engine,
+    emotional ones through WORLD), prepared alike, without voices: to train a judge that can use the WORLD cue."""
+    corpus = build_corpus(Path(data_dir) / f"corpus-{r.profile}", profile=r.profile, seed=r.seed)
+    return prepare(r, data_dir=data_dir, corpus=corpus, with_voices=False)
+
+
+def world_cue_check(judges: dict, data: EmotionData, r: SpeechSplitRecipe) -> list[dict]:
+    """How often each judge calls a neutral test clip "neutral", as the engine made it and after one WORLD pass.
+
+    ``data`` is :func:`plain_corpus_data` (raw neutral clips); each is also passed through
+    WORLD analysis-synthesis with unchanged parameters. A judge that learned the vocoder
+    rather than the emotion calls the second kind emotional.
+    """
+    from voicelab.data.emotion import STYLES, apply_style
+    from voicelab.dsp.features import log_melspectrogram
+    from voicelab.models.emotion import classify
+
+    neutral = data.test.filter(emotion="neutral")
+    raw = [data.features.audio(u) for u in neutral]
+    world = [apply_style(y, sr=r.audio.sr, style=STYLES["neutral"]) for y in raw]
+    rows = []
+    for name, judge in judges.items():
+        row = {"judge": name, "clips": len(raw)}
+        for kind, clips in (("as made", raw), ("through WORLD", world)):
+            p = classify(judge, [log_melspectrogram(y, config=r.audio) for y in clips])
+            row[f"neutral, {kind}"] = round(float(np.mean(p.argmax(1) == judge.config.emotions.index("neutral"))), 3)
+        rows.append(row)
+    return rows
+
+
+def train_or_load_speechsplit(r: SpeechSplitRecipe, data: EmotionData, *, models_dir: str | os.PathLike,
+                              retrain: bool = False, verbose: int | str = 2, callbacks=()) -> Run:
+    """SpeechSplit on every training clip, every emotion (``models_dir/<r.run_name()>/``)."""
+    if not data.voices:
+        add_voices(data)
+    config = r.model_config(data)
+
+    def build():
+        keras.utils.set_random_seed(r.seed)
+        return build_speechsplit(config, r.audio, learning_rate=r.learning_rate)
+
+    return train_run(Path(models_dir) / r.run_name(), build=build,
+                     train=SplitBatches(data.batches["train"], data, seed=r.seed),
+                     valid=SplitBatches(data.batches["valid"], data, seed=r.seed, resample=False),
+                     epochs=r.epochs, retrain=retrain, config={"recipe": r, "speakers": data.speakers},
+                     callbacks=callbacks, verbose=verbose)
+
+
+def train_or_load_voicegan(r: SpeechSplitRecipe, data: EmotionData, *, models_dir: str | os.PathLike,
+                           retrain: bool = False, verbose: int | str = 0, callbacks=()) -> Run:
+    """VoiceGAN on the training speakers' clip embeddings (``models_dir/voicegan-<profile>``); saves the generator."""
+    from voicelab.models.voicegan import VoiceGAN, VoiceGANConfig
+
+    if not data.clip_embeddings:
+        add_voices(data)
+    real = np.stack(list(data.clip_embeddings.values())).astype("float32")
+
+    def build():
+        keras.utils.set_random_seed(r.seed)
+        gan = VoiceGAN(VoiceGANConfig(embedding_dim=real.shape[1]))
+        gan.compile()
+        return gan
+
+    return train_run(Path(models_dir) / f"voicegan-{r.profile}", build=build,
+                     train=VoiceSamples(real, batch_size=32, seed=r.seed), epochs=r.voicegan_epochs,
+                     retrain=retrain, export=lambda gan: gan.generator,
+                     config={"recipe": r, "speakers": data.speakers, "clips": len(real)},
+                     callbacks=callbacks, verbose=verbose)
+
+
+class VoiceSamples(keras.utils.PyDataset):
+    """Batches of real speaker embeddings ``[batch_size, D]``, a new seeded order every epoch."""
+
+    def __init__(self, embeddings: np.ndarray, *, batch_size: int, seed: int = 0):
+        super().__init__()
+        self.embeddings, self.batch_size, self.seed, self.epoch = embeddings, batch_size, seed, 0
+        self.order = np.random.default_rng((seed, 0)).permutation(len(embeddings))
+
+    def __len__(self) -> int:
+        return max(1, len(self.embeddings) // self.batch_size)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.embeddings))
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.embeddings[self.order[index * self.batch_size: (index + 1) * self.batch_size]]
+
+
+def same_speaker_similarity(data: EmotionData) -> np.ndarray:
+    """Cosine of each training clip's embedding to its own speaker's voice: how far one voice spreads."""
+    speaker_of = {u.id: u.speaker for u in data.train}
+    return np.array([metrics.cosine_similarity(e, data.voices[speaker_of[i]]) for i, e in data.clip_embeddings.items()])
+
+
+def load_speechsplit(r: SpeechSplitRecipe, *, data_dir: str | os.PathLike) -> Run:
+    """A SpeechSplit model trained by notebook 05 with this recipe."""
+    return load_run(Path(data_dir) / "models" / r.run_name(),
+                    hint=f"run notebooks/05_emotional_voice_cloning.ipynb with PROFILE={r.profile!r} first")
+
+
+def load_judge(r: SpeechSplitRecipe, *, data_dir: str | os.PathLike) -> Run:
+    """The emotion classifier trained by notebook 05 for this profile."""
+    return load_run(Path(data_dir) / "models" / f"emotion-judge-{r.profile}",
+                    hint=f"run notebooks/05_emotional_voice_cloning.ipynb with PROFILE={r.profile!r} first")
+
+
+def swap(model, data: EmotionData, *, content: Utterance, rhythm: Utterance | None = None,
+         pitch: Utterance | None = None, voice: str | np.ndarray | None = None) -> np.ndarray:
+    """Decode ``content``'s words with the rhythm of ``rhythm`` and the pitch of ``pitch`` (default: its own).
+
+    ``voice`` is a speaker of the corpus or an embedding (default: ``content``'s
+    speaker). The output has ``rhythm``'s frames.
+    """
+    rhythm, pitch = rhythm or content, pitch or content
+    if isinstance(voice, str) or voice is None:
+        name = content.speaker if voice is None else voice
+        if name not in data.voices:
+            raise ParameterError(f"voice {name!r} is not a speaker with a voice embedding ({len(data.voices)} known)")
+        voice = data.voices[name]
+    features = data.features
+    return split_and_swap(model, content_mel=features.mel(content), rhythm_mel=features.mel(rhythm),
+                          pitch=pitch_classes(data, pitch), embedding=voice)
+
+
+SYSTEMS = ("recording", "vocoded", "reconstruction", "rhythm", "pitch", "rhythm+pitch")
+"""Rows of the evaluation: the real recording, it through the vocoder, SpeechSplit's reconstruction from
+its own codes, and the neutral clip with the rhythm, the pitch, or both from the emotional one."""
+
+
+def judge_function(judge, config: AudioConfig = AudioConfig()):
+    """``audio -> probabilities``: the emotion classifier on the log-mel of a recording."""
+    from voicelab.dsp.features import log_melspectrogram
+    from voicelab.models.emotion import classify
+
+    return lambda audio: classify(judge, [log_melspectrogram(audio, config=config)])[0]
+
+
+def evaluation_pairs(r: SpeechSplitRecipe, data: EmotionData) -> list[tuple[Utterance, Utterance]]:
+    """``(neutral, emotional)`` test renditions of one speaker and sentence, every emotion (neutral with itself).
+
+    The first ``r.eval_speakers`` speakers and ``r.n_eval`` test sentences.
+    """
+    sentences = sorted({u.sentence_id for u in data.test})[: r.n_eval]
+    pairs = []
+    for speaker in data.speakers[: r.eval_speakers]:
+        for sentence in sentences:
+            clips = {u.emotion: u for u in data.test.filter(speaker=speaker, sentence_id=sentence)}
+            if "neutral" in clips:
+                pairs += [(clips["neutral"], clips[e]) for e in data.emotions if e in clips]
+    if not pairs:
+        raise ParameterError("no neutral test renditions to evaluate")
+    return pairs
+
+
+def renditions(model, data: EmotionData, neutral: Utterance, target: Utterance, *, vocoder) -> dict[str, np.ndarray]:
+    """Audio of every system of :data:`SYSTEMS` for one ``(neutral, emotional)`` pair (no swaps for neutral)."""
+    out = {"recording": data.features.audio(target), "vocoded": vocoder(data.features.mel(target)),
+           "reconstruction": vocoder(swap(model, data, content=target))}
+    if target.emotion != "neutral":
+        out["rhythm"] = vocoder(swap(model, data, content=neutral, rhythm=target))
+        out["pitch"] = vocoder(swap(model, data, content=neutral, pitch=target))
+        out["rhythm+pitch"] = vocoder(swap(model, data, content=neutral, rhythm=target, pitch=target))
+    return out
+
+
+def evaluate(model, judge, r: SpeechSplitRecipe, data: EmotionData, *, vocoder, transcriber=None,
+             progress: bool = False, return_audio: bool = False):
+    """Every system of every evaluation pair, scored (:func:`voicelab.evaluation.emotion.score_rendition`).
+
+    Returns rows ``{"speaker", "sentence", "emotion", "system", ...}``, and with
+    ``return_audio`` also ``{(speaker, sentence, emotion, system): audio}``.
+    """
+    from voicelab.evaluation.emotion import score_rendition
+
+    judge_fn = judge_function(judge, r.audio)
+    pairs = evaluation_pairs(r, data)
+    if progress:
+        from tqdm.auto import tqdm
+
+        pairs = tqdm(pairs, desc="rendering and scoring")
+    rows, clips = [], {}
+    for neutral, target in pairs:
+        source = data.features.audio(neutral)
+        for system, audio in renditions(model, data, neutral, target, vocoder=vocoder).items():
+            scores = score_rendition(audio, target=data.features.audio(target), source=source, text=target.text,
+                                     emotion=target.emotion, judge=judge_fn, emotions=data.emotions,
+                                     sr=r.audio.sr, transcriber=transcriber, config=r.audio)
+            key = (target.speaker, target.sentence_id, target.emotion, system)
+            rows.append(dict(zip(("speaker", "sentence", "emotion", "system"), key)) | scores)
+            if return_audio:
+                clips[key] = audio
+    return (rows, clips) if return_audio else rows
+
+
+def speak_with_voices(model, r: SpeechSplitRecipe, data: EmotionData, voices: dict[str, np.ndarray], *, vocoder,
+                      transcriber) -> tuple[list[dict], dict]:
+    """Each neutral evaluation clip re-spoken by the decoder with each voice (a name -> embedding).
+
+    Rows ``{"voice", "source_id", "wer", "sim_to_voice", "sim_to_source"}``: pocketsphinx WER,
+    resemblyzer cosine of the speech to the voice it was given and to the clip's own
+    speaker (NaN when the output has too little speech to embed). Also returns
+    ``{voice: audio of the first clip}``.
+    """
+    sentences = sorted({u.sentence_id for u in data.test})[: r.n_eval]
+    sources = [u for u in data.test.filter(emotion="neutral", sentence_id=sentences)
+               if u.speaker in data.speakers[: r.eval_speakers]]
+    rows, clips = [], {}
+    for name, vector in voices.items():
+        for u in sources:
+            audio = vocoder(swap(model, data, content=u, voice=vector))
+            try:
+                spoken = metrics.speaker_embedding(audio, sr=r.audio.sr)
+                sims = metrics.cosine_similarity(spoken, vector), metrics.cosine_similarity(spoken, data.voices[u.speaker])
+            except ParameterError:         # too little speech to embed: no voice at all
+                sims = float("nan"), float("nan")
+            rows.append({"voice": name, "source_id": u.id,
+                         "wer": metrics.word_error_rate([u.text], [transcriber(audio, sr=r.audio.sr)]),
+                         "sim_to_voice": sims[0], "sim_to_source": sims[1]})
+            clips.setdefault(name, audio)
+    return rows, clips
