@@ -98,7 +98,8 @@ def test_notebook_runs_in_smoke_profile(path, smoke_corpus, emotional_corpus, da
     """
     import papermill
 
-    # papermill raises PapermillExecutionError, naming the cell, on any cell error.
+    # papermill raises PapermillExecutionError, naming the cell, on any cell error; a cell
+    # still running after ten minutes (no smoke cell takes one) fails instead of stalling CI.
     papermill.execute_notebook(
         str(path),
         str(tmp_path / path.name),
@@ -106,6 +107,7 @@ def test_notebook_runs_in_smoke_profile(path, smoke_corpus, emotional_corpus, da
         cwd=str(path.parent),
         progress_bar=False,
         kernel_name="python3",
+        execution_timeout=600,
     )
     executed = json.loads((tmp_path / path.name).read_text(encoding="utf-8"))
     errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]

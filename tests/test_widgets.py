@@ -129,3 +129,21 @@ def test_griffin_lim_explorer_renders_a_result_without_a_front_end(voiced_clip):
     assert box.result.value != first and "after 64 iterations" in box.result.value
     assert box.sliders["hop_length"].options == (32, 64, 128)
     assert len(_embedded_wavs(box._repr_mimebundle_()["text/html"])) == 2
+
+
+def test_replace_output_writes_players_and_figures_into_the_widget_state():
+    """What the TTS and conversion widgets show first is stored without capturing a cell's output."""
+    import ipywidgets
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = ipywidgets.Output()
+    fig = plt.figure()
+    widgets.replace_output(out, widgets.player(_tone(220), sr=SR, label="first"), fig)
+    assert [sorted(o["data"]) for o in out.outputs][1] == ["image/png", "text/plain"]
+    assert "first" in out.outputs[0]["data"]["text/html"]
+    assert not plt.fignum_exists(fig.number)                      # closed once rendered
+    widgets.replace_output(out, ipywidgets.HTML("<b>bad text</b>"))
+    assert len(out.outputs) == 1                                  # replaced, not appended

@@ -277,16 +277,20 @@ class SpeechSplit(ConfiguredModel):
     def normalize(self, mel):
         return (ops.convert_to_tensor(mel) - self.config.mel_mean) / self.config.mel_std
 
-    def encode(self, inputs, training=None) -> dict:
-        """The three codes ``{name: [B, steps, dim]}`` of a batch (see ``call`` for its keys)."""
-        mel, mel_length = inputs["mel"], inputs["mel_length"]
-        mask = sequence_mask(mel_length, ops.shape(mel)[1])
-        content_mel = inputs.get("content_mel", mel)
-        pitch = self.pitch_table(ops.cast(inputs["pitch"], "int32"))
-        content = self.normalize(content_mel)
+    def encoder_inputs(self, inputs) -> dict:
+        """What each encoder reads ``{name: [B, frames, channels]}``: the normalised mel
+        (rhythm), the content mel or its envelope (content), the pitch classes' embeddings."""
+        mel = inputs["mel"]
+        content = self.normalize(inputs.get("content_mel", mel))
         if self.config.content_input == "envelope":
             content = ops.matmul(content, ops.convert_to_tensor(self.envelope))
-        sources = {"rhythm": self.normalize(mel), "content": content, "pitch": pitch}
+        return {"rhythm": self.normalize(mel), "content": content,
+                "pitch": self.pitch_table(ops.cast(inputs["pitch"], "int32"))}
+
+    def encode(self, inputs, training=None) -> dict:
+        """The three codes ``{name: [B, steps, dim]}`` of a batch (see ``call`` for its keys)."""
+        mask = sequence_mask(inputs["mel_length"], ops.shape(inputs["mel"])[1])
+        sources = self.encoder_inputs(inputs)
         return {code: self.encoders[code](sources[code], mask, training=training)[0] for code in CODES}
 
     def voice(self, embedding):

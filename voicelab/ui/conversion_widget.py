@@ -16,7 +16,7 @@ from voicelab.dsp import audio as audio_io
 from voicelab.dsp.features import AudioConfig, log_melspectrogram
 from voicelab.errors import ParameterError, VoicelabError
 from voicelab.ui import plots
-from voicelab.ui.widgets import player
+from voicelab.ui.widgets import player, replace_output
 
 
 @dataclasses.dataclass
@@ -75,8 +75,6 @@ def conversion_widget(convert: Callable[[np.ndarray, str], np.ndarray], *, sourc
     without a live kernel; errors (a missing file, a clip too short) are shown in it.
     """
     import ipywidgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     if not sources or not targets:
         raise ParameterError("conversion_widget needs at least one source clip and one target voice")
@@ -88,27 +86,22 @@ def conversion_widget(convert: Callable[[np.ndarray, str], np.ndarray], *, sourc
     out = ipywidgets.Output()
 
     def run(_=None):
-        with out:
-            out.clear_output(wait=True)
-            try:
-                if path.value.strip():
-                    label, clip, truth = path.value.strip(), audio_io.load(path.value.strip(), sr=config.sr), None
-                else:
-                    label, clip = menu.value, sources[menu.value]
-                    truth = recording(label, target_menu.value)
-                view = conversion_view(convert, clip, target_menu.value, vocoder=vocoder, config=config,
-                                       source_label=label, target_recording=truth)
-            except (VoicelabError, OSError) as err:  # shown to the user, who picks another clip
-                display(ipywidgets.HTML(f"<b style='color: #b00'>{err}</b>"))
-                return
-            players = [player(view.source, sr=config.sr, label=f"source: {label}"),
-                       player(view.converted, sr=config.sr, label=f"converted to {view.target}")]
-            if view.target_recording is not None:
-                players.append(player(view.target_recording, sr=config.sr, label=f"{view.target}'s recording"))
-            display(*players)
-            fig = view.figure()
-            plt.show()
-            plt.close(fig)
+        try:
+            if path.value.strip():
+                label, clip, truth = path.value.strip(), audio_io.load(path.value.strip(), sr=config.sr), None
+            else:
+                label, clip = menu.value, sources[menu.value]
+                truth = recording(label, target_menu.value)
+            view = conversion_view(convert, clip, target_menu.value, vocoder=vocoder, config=config,
+                                   source_label=label, target_recording=truth)
+        except (VoicelabError, OSError) as err:  # shown to the user, who picks another clip
+            replace_output(out, ipywidgets.HTML(f"<b style='color: #b00'>{err}</b>"))
+            return
+        players = [player(view.source, sr=config.sr, label=f"source: {label}"),
+                   player(view.converted, sr=config.sr, label=f"converted to {view.target}")]
+        if view.target_recording is not None:
+            players.append(player(view.target_recording, sr=config.sr, label=f"{view.target}'s recording"))
+        replace_output(out, *players, view.figure())
 
     button.on_click(run)
     run()

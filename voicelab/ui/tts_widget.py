@@ -17,7 +17,7 @@ from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
 from voicelab.synthesis import synthesize
 from voicelab.ui import plots
-from voicelab.ui.widgets import player
+from voicelab.ui.widgets import player, replace_output
 from voicelab.vocoders import Vocoder
 
 
@@ -74,8 +74,6 @@ def tts_widget(model, *, speakers: Sequence[str] = (), references: Mapping[str, 
     Errors (bad text) are shown in the widget. The compute is :func:`synthesis_view`.
     """
     import ipywidgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     if model.config.voice == "speaker":
         voices = {name: name for name in speakers}
@@ -90,19 +88,13 @@ def tts_widget(model, *, speakers: Sequence[str] = (), references: Mapping[str, 
     out = ipywidgets.Output()
 
     def speak(_=None):
-        with out:
-            out.clear_output(wait=True)
-            try:
-                view = synthesis_view(model, box.value, menu.value, voices=voices, config=config,
-                                      speed=speed.value, n_iter=n_iter, speakers=list(speakers),
-                                      vocoder=vocoder)
-            except ParameterError as err:  # shown to the user, who fixes the text
-                display(ipywidgets.HTML(f"<b style='color: #b00'>{err}</b>"))
-                return
-            display(player(view.audio, sr=config.sr, label=f"{view.voice}: {view.text}"))
-            fig = view.figure()
-            plt.show()
-            plt.close(fig)
+        try:
+            view = synthesis_view(model, box.value, menu.value, voices=voices, config=config,
+                                  speed=speed.value, n_iter=n_iter, speakers=list(speakers), vocoder=vocoder)
+        except ParameterError as err:  # shown to the user, who fixes the text
+            replace_output(out, ipywidgets.HTML(f"<b style='color: #b00'>{err}</b>"))
+            return
+        replace_output(out, player(view.audio, sr=config.sr, label=f"{view.voice}: {view.text}"), view.figure())
 
     button.on_click(speak)
     speak()

@@ -109,6 +109,30 @@ def player(y: Any, *, sr: int, label: str | None = None, normalize: bool = True)
     return Player(value=audio_html(y, sr=sr, label=label, normalize=normalize))
 
 
+def replace_output(out: ipywidgets.Output, *items: Any) -> None:
+    """Make ``out`` show ``items`` (widgets, matplotlib figures, anything displayable), in order.
+
+    The display data is written into the widget's state rather than captured with
+    ``with out:``, so it works the same during a cell's execution (the first result a
+    widget shows, also under papermill) and in a button's callback. Figures are
+    rendered to PNG and closed.
+    """
+    from IPython.display import Image
+
+    out.outputs = ()
+    for item in items:
+        if hasattr(item, "savefig"):  # a matplotlib figure
+            import io
+
+            import matplotlib.pyplot as plt
+
+            buffer = io.BytesIO()
+            item.savefig(buffer, format="png", dpi=80)
+            plt.close(item)
+            item = Image(data=buffer.getvalue(), format="png")
+        out.append_display_data(item)
+
+
 class Notice(_StaticHTML, ipywidgets.HTML):
     """An ``HTML`` widget holding one framed message (see :func:`skipped`)."""
 
