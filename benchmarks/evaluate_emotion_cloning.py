@@ -1,13 +1,14 @@
 """Score notebooks/05_emotional_voice_cloning.ipynb's SpeechSplit swaps on the test split, with its emotion judge.
 
-Loads ``DATA_DIR/models/speechsplit-<profile>[-variant]/`` and ``emotion-judge-<profile>``
-(trained by the notebook), renders every evaluation pair (the recording, it through the
-kit's vocoder, SpeechSplit's reconstruction, and the neutral clip with the rhythm, the
-pitch or both from the emotional one), and prints the judge's accuracy per system and
+Loads ``DATA_DIR/models/speechsplit-<profile>[-variant]/``, ``codegan-<profile>[-variant]``
+and ``emotion-judge-<profile>`` (trained by the notebook), renders every evaluation pair (the
+recording, it through the kit's vocoder, SpeechSplit's reconstruction, the neutral clip
+with the rhythm, the pitch or both from the emotional one, and the neutral clip made
+emotional by CodeGAN), and prints the judge's accuracy per system and
 target emotion, and the prosody (f0 correlation and RMSE against the real recording,
 duration ratio, MCD), the voice kept (cosine to the neutral source) and pocketsphinx
-WER. The recipe (``voicelab.recipes.speechsplit``) is the notebook's; the last line holds
-the swaps' accuracy per emotion against the quick target (above chance for each).
+WER. The recipe (``voicelab.recipes.speechsplit``) is the notebook's; the last lines hold
+the swaps' and CodeGAN's accuracy per emotion against the quick target (above chance for each).
 
     python benchmarks/evaluate_emotion_cloning.py --profile quick --data-dir data [--content-input envelope]
 """
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     parser.add_argument("--data-dir", default="data", type=Path)
-    parser.add_argument("--content-input", default=None, choices=("mel", "envelope"),
+    parser.add_argument("--content-input", default=None, choices=("mel", "envelope", "centred"),
                         help="the SpeechSplit variant (default: the recipe's)")
     parser.add_argument("--sentences", type=int, default=None, help="test sentences per speaker (default: n_eval)")
     args = parser.parse_args(argv)
@@ -42,18 +43,21 @@ def main(argv: list[str] | None = None) -> int:
     data = speechsplit.prepare(r, data_dir=args.data_dir, progress=False)
     run = speechsplit.load_speechsplit(r, data_dir=args.data_dir)
     judge = speechsplit.load_judge(r, data_dir=args.data_dir).model
+    codegan = speechsplit.load_codegan(r, data_dir=args.data_dir).model
     vocoder = load_vocoder(args.profile, data_dir=args.data_dir)
     started = time.perf_counter()
-    rows = speechsplit.evaluate(run.model, judge, r, data, vocoder=vocoder, transcriber=Transcriber(), progress=True)
+    rows = speechsplit.evaluate(run.model, judge, r, data, vocoder=vocoder, transcriber=Transcriber(), codegan=codegan,
+                                progress=True)
     table = judge_table(rows, systems=speechsplit.SYSTEMS, emotions=data.emotions)
     print(format_table(table, title=f"{run.folder.name} ({run.info['steps']} steps, {run.seconds:.0f} s of training); "
                                     f"{r.eval_speakers} speakers x {r.n_eval} test sentences"))
     print(f"scored in {time.perf_counter() - started:.0f} s")
-    swaps = next(t for t in table if t["system"] == "rhythm+pitch")
     emotions = [e for e in data.emotions if e != "neutral"]
-    met = all(swaps[e] > 1 / len(data.emotions) for e in emotions)
-    print("rhythm+pitch swaps, judge accuracy: " + ", ".join(f"{e} {swaps[e]:.2f}" for e in emotions)
-          + f" (quick target: each above chance {1 / len(data.emotions):.2f}: {'met' if met else 'not met'})")
+    for system in ("rhythm+pitch", "codegan"):
+        row = next(t for t in table if t["system"] == system)
+        met = all(row[e] > 1 / len(data.emotions) for e in emotions)
+        print(f"{system}, judge accuracy: " + ", ".join(f"{e} {row[e]:.2f}" for e in emotions)
+              + f" (quick target: each above chance {1 / len(data.emotions):.2f}: {'met' if met else 'not met'})")
     return 0
 
 

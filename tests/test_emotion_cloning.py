@@ -1,6 +1,8 @@
-"""Notebook 05's recipe on the smoke corpus: the batches SpeechSplit trains on, the judge, swaps, scoring, VoiceGAN.
+"""Notebook 05's recipe on the smoke corpus: the batches SpeechSplit trains on, the judge, swaps, scoring,
+VoiceGAN, CodeGAN's codes and renditions.
 
-The models themselves are tested in ``tests/test_speechsplit.py`` and ``tests/test_wgan.py``;
+The models themselves are tested in ``tests/test_speechsplit.py``, ``tests/test_wgan.py`` and
+``tests/test_codegan.py``;
 their kill -9 resume in ``tests/test_train_run.py``.
 """
 
@@ -80,10 +82,31 @@ def test_swaps_evaluation_and_voicegan_end_to_end(data, tmp_path):
     with pytest.raises(ParameterError, match="not a speaker"):
         ss.swap(model, data, content=neutral, voice="nobody")
 
+    codes = ss.prosody_codes(model, data, list(data.train)[:5])
+    rate, width = model.config.rhythm_rate, model.config.rhythm_dim + model.config.pitch_dim
+    assert [c.shape for c in codes.codes] == [(-(-len(data.features.mel(u)) // rate), width)
+                                              for u in list(data.train)[:5]]
+    batch = ss.CodeBatches(codes, batch_size=4, shuffle=False)[1]
+    assert batch["codes"].shape == (1, len(codes.codes[4]), width) and batch["emotion"].tolist() == [codes.emotions[4]]
+    codegan_run = ss.train_or_load_codegan(r, data, model, models_dir=tmp_path)
+    assert codegan_run.info["steps"] == r.codegan_epochs * (len(data.train) // 32)
+    angry = ss.emotional_rendition(model, codegan_run.model, data, neutral, "angry")
+    assert angry.shape == data.features.mel(neutral).shape and np.isfinite(angry).all()
+    with pytest.raises(ParameterError, match="bored"):
+        ss.emotional_rendition(model, codegan_run.model, data, neutral, "bored")
+
     rows = ss.evaluate(model, judge, r, data, vocoder=griffin_lim_vocoder(n_iter=4),
-                       transcriber=lambda audio, sr: "hello")
+                       transcriber=lambda audio, sr: "hello", codegan=codegan_run.model)
     assert {row["system"] for row in rows} == set(ss.SYSTEMS)
-    assert len(rows) == 3 + 3 * 6                # neutral: 3 systems; each other emotion: 6
+    assert len(rows) == 3 + 3 * 7                # neutral: 3 systems; each other emotion: 7
+    assert all(row["duration_ratio"] == pytest.approx(len(data.features.audio(neutral)) /
+                                                      len(data.features.audio(sad)), abs=0.02)
+               for row in rows if row["system"] == "codegan" and row["emotion"] == "sad")  # the neutral's length
+    only = ss.evaluate(model, judge, r, data, vocoder=griffin_lim_vocoder(n_iter=4), codegan=codegan_run.model,
+                       systems=("codegan",))
+    assert [row["system"] for row in only] == ["codegan"] * 3
+    with pytest.raises(ParameterError, match="needs codegan"):
+        ss.evaluate(model, judge, r, data, vocoder=griffin_lim_vocoder(n_iter=4), systems=("codegan",))
     for row in rows:
         if row["system"] == "recording":
             assert row["f0_corr"] == pytest.approx(1.0) and row["mcd"] == 0.0 and row["duration_ratio"] == 1.0

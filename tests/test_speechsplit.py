@@ -21,6 +21,7 @@ from voicelab.models.speechsplit import (
     build_speechsplit,
     code_lengths,
     codes_of,
+    decode_codes,
     split_and_swap,
 )
 
@@ -89,6 +90,18 @@ def test_swaps_follow_the_rhythm_utterances_length_and_the_voice_matters(rng, on
     np.testing.assert_allclose(out, same, atol=1e-5)       # the voice is unit-normalised
     assert {k: v.shape for k, v in codes_of(model, mel, pitch).items()} == \
         {"rhythm": (8, 1), "content": (15, 4), "pitch": (4, 3)}
+
+
+def test_decoding_an_utterances_own_codes_is_its_reconstruction(rng, one_torch_thread):
+    model = build_speechsplit(TINY)
+    mel = rng.normal(-5.0, 2.0, (30, 80)).astype("float32")
+    pitch, e = rng.integers(0, 257, 30), rng.standard_normal(6).astype("float32")
+    codes = codes_of(model, mel, pitch)
+    np.testing.assert_allclose(decode_codes(model, codes, embedding=e, n_frames=30),
+                               split_and_swap(model, content_mel=mel, rhythm_mel=mel, pitch=pitch, embedding=e),
+                               atol=1e-4)
+    with pytest.raises(ParameterError, match=r"codes\['pitch'\] must be finite \[4, 3\]"):
+        decode_codes(model, dict(codes, pitch=codes["pitch"][:3]), embedding=e, n_frames=30)
 
 
 def test_bad_inputs_name_the_problem(rng, one_torch_thread):
@@ -196,3 +209,17 @@ def test_the_envelope_content_encoder_hardly_sees_the_harmonics(rng, one_torch_t
     assert 0 < change(model, code) < change(plain, code)
     with pytest.raises(ParameterError):
         SpeechSplitConfig(content_input="cepstrum")
+
+
+def test_the_centred_content_encoder_reads_no_level_or_tilt(rng, one_torch_thread):
+    """A louder, brighter rendition (a constant added per band) reads the same through the centred input."""
+    model = build_speechsplit(dataclasses.replace(TINY, content_input="centred"))
+    b = batch(rng)
+    tilt = (3.0 + 0.02 * np.arange(80)).astype("float32")
+    louder = dict(b, content_mel=b["content_mel"] + tilt)
+    read = lambda x: ops.convert_to_numpy(model.encoder_inputs(x)["content"])
+    np.testing.assert_allclose(read(louder), read(b), atol=1e-4)
+    short = read(b)[1, 13:]                                   # padding stays at zero
+    assert not short.any()
+    plain = build_speechsplit(TINY)
+    assert np.abs(ops.convert_to_numpy(plain.encoder_inputs(louder)["content"] - plain.encoder_inputs(b)["content"])).min() > 0.5

@@ -155,6 +155,7 @@ def _worker(kind: str, data_dir: Path, kill_at: int) -> subprocess.CompletedProc
     ("speechsplit", 11, 8, 16),  # notebook 05: 2 epochs of 8 batches (128 clips, batches of 16)
     ("judge", 11, 8, 24),      # 3 epochs of 8 batches
     ("voicegan", 2, 1, 3),     # 3 epochs of one batch of 32 clip embeddings
+    ("codegan", 6, 4, 8),      # 2 epochs of 4 batches of 32 clips' codes (after an unkilled SpeechSplit)
 ])
 def test_every_model_resumes_after_kill_9(kind, kill_at, resumed_at, total, smoke_corpus, emotional_corpus, data_dir,
                                           tmp_path):
@@ -166,14 +167,15 @@ def test_every_model_resumes_after_kill_9(kind, kill_at, resumed_at, total, smok
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     folder = work / "models" / {"aligner": "aligner-smoke", "tts": "tts-smoke-speaker", "melgan": "melgan-smoke",
                                 "istft": "istft-smoke", "vqvae": "vqvae-smoke-speaker", "speechsplit": "speechsplit-smoke",
-                                "judge": "emotion-judge-smoke", "voicegan": "voicegan-smoke"}[kind]
+                                "judge": "emotion-judge-smoke", "voicegan": "voicegan-smoke",
+                                "codegan": "codegan-smoke"}[kind]
     assert (folder / "checkpoint" / "state.json").is_file() and not (folder / "model.keras").exists()
     resumed = _worker(kind, work, 0)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     out = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert not out["loaded"] and out["info"]["resumed_at_step"] == resumed_at
     assert out["info"]["steps"] == total
-    loss = {"melgan": "g_loss", "voicegan": "g_loss"}.get(kind, "loss")
+    loss = {"melgan": "g_loss", "voicegan": "g_loss", "codegan": "g_loss"}.get(kind, "loss")
     steps = out["epoch_steps"][loss]
     assert steps == sorted(set(steps)) and steps[-1] == total        # no epoch logged twice
     assert load_run(folder).info["steps"] == total

@@ -2,8 +2,8 @@
 
     python tests/train_worker.py KIND DATA_DIR KILL_AT_STEP
 
-Trains ``KIND`` (``aligner``, ``tts``, ``melgan``, ``istft``, ``vqvae``, ``speechsplit``, ``judge`` or
-``voicegan``) with its notebook's smoke recipe on ``DATA_DIR/corpus-smoke`` (notebook 05's on
+Trains ``KIND`` (``aligner``, ``tts``, ``melgan``, ``istft``, ``vqvae``, ``speechsplit``, ``judge``,
+``voicegan`` or ``codegan``, which trains its SpeechSplit first, unkilled) with its notebook's smoke recipe on ``DATA_DIR/corpus-smoke`` (notebook 05's on
 ``DATA_DIR/corpus-smoke-emotional``) into ``DATA_DIR/models``. With ``KILL_AT_STEP > 0`` the process
 sends itself SIGKILL (``kill -9``: no clean-up, no ``finally``) right after that
 optimizer step, once the step's checkpoint, if any, is written. Otherwise it finishes
@@ -50,6 +50,11 @@ def train(kind: str, data_dir: str, kill_at: int):
         r = conversion.recipe("smoke")
         return conversion.train_or_load_vqvae(r, conversion.prepare(r, data_dir=data_dir), "speaker",
                                               models_dir=models, verbose=0, callbacks=callbacks)
+    if kind == "codegan":
+        r = speechsplit.recipe("smoke")
+        data = speechsplit.prepare(r, data_dir=data_dir, progress=False)
+        model = speechsplit.train_or_load_speechsplit(r, data, models_dir=models, verbose=0).model
+        return speechsplit.train_or_load_codegan(r, data, model, models_dir=models, callbacks=callbacks)
     if kind in ("speechsplit", "judge", "voicegan"):
         r = speechsplit.recipe("smoke")
         train = {"speechsplit": speechsplit.train_or_load_speechsplit, "judge": speechsplit.train_or_load_judge,

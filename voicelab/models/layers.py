@@ -41,6 +41,27 @@ class ConfiguredModel(keras.Model):
         return {"input_shape": None}  # the sizes are all in the config
 
 
+class TwoNetworkGAN(keras.Model):
+    """What the kit's GANs share (MelGAN, VoiceGAN, CodeGAN): a ``generator`` and a ``discriminator``
+    (VoiceGAN's critic), each with its own optimizer, ``g_optimizer`` and ``d_optimizer``, and a
+    ``train_step`` that updates ``trackers``, the metrics it logs.
+
+    ``call`` is the generator; checkpoints save :attr:`optimizers`, the generator's first.
+    """
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    @property
+    def optimizers(self) -> list:
+        """Both optimizers, the generator's first (what checkpoints and the blow-up guard save)."""
+        return [self.g_optimizer, self.d_optimizer]
+
+    def call(self, inputs, training: bool = False):
+        return self.generator(inputs, training=training)
+
+
 def compile_for_fit(model: keras.Model, learning_rate: float) -> keras.Model:
     """Compile a built model for ``fit`` as every regression model of the kit is: Adam with the
     global gradient norm clipped at 1, no XLA (batch shapes vary).

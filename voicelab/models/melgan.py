@@ -40,6 +40,7 @@ from keras import ops
 
 from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
+from voicelab.models.layers import TwoNetworkGAN
 from voicelab.models.losses import (
     ADVERSARIAL_LOSSES,
     discriminator_loss,
@@ -368,7 +369,7 @@ class MultiScaleDiscriminator(keras.layers.Layer):
 
 
 # ----------------------------------------------------------------------------- model
-class MelGAN(keras.Model):
+class MelGAN(TwoNetworkGAN):
     """Generator + multi-scale discriminator trained with ``fit`` on TensorFlow or PyTorch.
 
     ``fit`` takes ``(mel, audio)`` batches or dicts with ``"mel"`` and ``"audio"``
@@ -403,18 +404,6 @@ class MelGAN(keras.Model):
         self.trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
         self._warming_up = False
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers)
-
-    @property
-    def optimizers(self) -> list:
-        """Both optimizers, generator's first (what checkpoints and the guard save)."""
-        return [self.g_optimizer, self.d_optimizer]
-
-    def call(self, mel, training: bool = False):
-        return self.generator(mel, training=training)
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs) -> None:
         """Adam(lr 1e-4, betas 0.5/0.9) for each network unless given; builds their state."""

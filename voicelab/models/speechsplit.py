@@ -54,7 +54,7 @@ from voicelab.models.vqvae import ResidualBlock
 from voicelab.train import backend_steps
 
 CODES = ("rhythm", "content", "pitch")
-CONTENT_INPUTS = ("mel", "envelope")
+CONTENT_INPUTS = ("mel", "envelope", "centred")
 
 
 def envelope_projection(n_mels: int, n_coefficients: int) -> np.ndarray:
@@ -101,7 +101,10 @@ class SpeechSplitConfig:
         coefficients, :func:`envelope_projection`): the harmonics, which carry the
         pitch, are gone before the encoder sees them, as SpeechSplit 2.0 (Chan et al.,
         2022) feeds its content encoder a spectral envelope instead of relying on the
-        bottleneck alone.
+        bottleneck alone; or ``"centred"``, the log-mel less its mean over the
+        utterance's frames in each band: the utterance's level and spectral tilt (and
+        the long-term spectrum of the voice) are gone, so the decoder must take them
+        from the rhythm code, which reads the mel as it is, and the voice.
     envelope_coefficients : int
     dropout : float
     mel_mean, mel_std : float
@@ -279,11 +282,15 @@ class SpeechSplit(ConfiguredModel):
 
     def encoder_inputs(self, inputs) -> dict:
         """What each encoder reads ``{name: [B, frames, channels]}``: the normalised mel
-        (rhythm), the content mel or its envelope (content), the pitch classes' embeddings."""
+        (rhythm), the content mel, its envelope or it centred (content), the pitch classes' embeddings."""
         mel = inputs["mel"]
         content = self.normalize(inputs.get("content_mel", mel))
         if self.config.content_input == "envelope":
             content = ops.matmul(content, ops.convert_to_tensor(self.envelope))
+        elif self.config.content_input == "centred":
+            mask = sequence_mask(inputs["mel_length"], ops.shape(content)[1])[..., None]
+            mean = ops.sum(content * mask, axis=1, keepdims=True) / ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
+            content = (content - mean) * mask
         return {"rhythm": self.normalize(mel), "content": content,
                 "pitch": self.pitch_table(ops.cast(inputs["pitch"], "int32"))}
 
@@ -404,3 +411,23 @@ def codes_of(model: SpeechSplit, mel, pitch) -> dict[str, np.ndarray]:
     codes = model.encode({"mel": mel[None], "pitch": pitch[None].astype("int32"),
                           "mel_length": np.array([len(mel)], "int32")}, training=False)
     return {k: ops.convert_to_numpy(v)[0] for k, v in codes.items()}
+
+
+def decode_codes(model: SpeechSplit, codes: dict, *, embedding, n_frames: int) -> np.ndarray:
+    """Mel ``[n_frames, n_mels]`` from one utterance's three codes ``{name: [steps, dim]}`` and a voice.
+
+    The codes may come from different utterances or from a model of them (notebook 05's
+    CodeGAN changes the rhythm and pitch codes); each must have ``ceil(n_frames / rate)`` steps.
+    """
+    c = model.config
+    batch = {}
+    for code in CODES:
+        value = np.asarray(codes[code], "float32") if code in codes else None
+        steps = -(-int(n_frames) // getattr(c, f"{code}_rate"))
+        if value is None or value.shape != (steps, getattr(c, f"{code}_dim")) or not np.isfinite(value).all():
+            raise ParameterError(f"codes[{code!r}] must be finite [{steps}, {getattr(c, f'{code}_dim')}] for "
+                                 f"{n_frames} frames, got {None if value is None else value.shape}")
+        batch[code] = value[None]
+    mel = model.decode(batch, _check_embedding(model, embedding)[None], np.array([n_frames], "int32"), int(n_frames),
+                       training=False)
+    return ops.convert_to_numpy(mel)[0]

@@ -36,7 +36,7 @@ import numpy as np
 from keras import layers, ops
 
 from voicelab.errors import ParameterError
-from voicelab.models.layers import register
+from voicelab.models.layers import TwoNetworkGAN, register
 from voicelab.models.losses import gradient_penalty, wasserstein_critic_loss
 from voicelab.train import backend_steps
 
@@ -97,7 +97,7 @@ def _real_batch(data):
     return ops.convert_to_tensor(data[0] if isinstance(data, (tuple, list)) else data)
 
 
-class VoiceGAN(keras.Model):
+class VoiceGAN(TwoNetworkGAN):
     """Generator and critic of speaker embeddings, trained by ``fit`` on batches of real embeddings ``[B, D]``.
 
     Logs ``critic_loss`` (Wasserstein estimate plus penalty), ``wasserstein`` (``mean(real)
@@ -115,25 +115,13 @@ class VoiceGAN(keras.Model):
         self.trackers = [keras.metrics.Mean(name=n) for n in ("critic_loss", "wasserstein", "penalty", "g_loss")]
         self.built = True
 
-    @property
-    def metrics(self):
-        return list(self.trackers)
-
-    @property
-    def optimizers(self) -> list:
-        """Both optimizers, generator's first (what checkpoints save)."""
-        return [self.g_optimizer, self.c_optimizer]
-
-    def call(self, noise, training: bool = False):
-        return self.generator(noise, training=training)
-
     def compile(self, **kwargs) -> None:
         c = self.config
         self.g_optimizer = keras.optimizers.Adam(c.learning_rate, beta_1=c.adam_betas[0], beta_2=c.adam_betas[1])
-        self.c_optimizer = keras.optimizers.Adam(c.learning_rate, beta_1=c.adam_betas[0], beta_2=c.adam_betas[1])
+        self.d_optimizer = keras.optimizers.Adam(c.learning_rate, beta_1=c.adam_betas[0], beta_2=c.adam_betas[1])
         super().compile(optimizer=self.g_optimizer, jit_compile=False, **kwargs)
         self.g_optimizer.build(self.generator.trainable_variables)
-        self.c_optimizer.build(self.critic.trainable_variables)
+        self.d_optimizer.build(self.critic.trainable_variables)
 
     def _noise(self, batch_size):
         return keras.random.normal((batch_size, self.config.noise_dim), seed=self.seed)
@@ -152,7 +140,7 @@ class VoiceGAN(keras.Model):
             return -distance + c.penalty_weight * penalty
 
         for _ in range(c.n_critic):
-            c_loss, _ = backend_steps.minimize(self, critic_loss, self.critic.trainable_variables, self.c_optimizer)
+            c_loss, _ = backend_steps.minimize(self, critic_loss, self.critic.trainable_variables, self.d_optimizer)
 
         def generator_loss():
             return -ops.mean(self.critic(self.generator(self._noise(batch_size), training=True), training=True))
