@@ -46,11 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     codegan = speechsplit.load_codegan(r, data_dir=args.data_dir).model
     vocoder = load_vocoder(args.profile, data_dir=args.data_dir)
     started = time.perf_counter()
+    sentences = len({neutral.sentence_id for neutral, _ in speechsplit.evaluation_pairs(r, data)})
     rows = speechsplit.evaluate(run.model, judge, r, data, vocoder=vocoder, transcriber=Transcriber(), codegan=codegan,
                                 progress=True)
     table = judge_table(rows, systems=speechsplit.SYSTEMS, emotions=data.emotions)
     print(format_table(table, title=f"{run.folder.name} ({run.info['steps']} steps, {run.seconds:.0f} s of training); "
-                                    f"{r.eval_speakers} speakers x {r.n_eval} test sentences"))
+                                    f"{r.eval_speakers} speakers x {sentences} test sentences"))
     print(f"scored in {time.perf_counter() - started:.0f} s")
     emotions = [e for e in data.emotions if e != "neutral"]
     for system in ("rhythm+pitch", "codegan"):
