@@ -118,24 +118,34 @@ class CodeGANConfig:
         return ops.convert_to_tensor(codes) * std + mean
 
     def _statistics(self):
+        # made at each call: a tensor kept from one TensorFlow graph cannot be used in another
         return (ops.convert_to_tensor(np.asarray(self.code_mean or [0.0] * self.code_dim, "float32")),
                 ops.convert_to_tensor(np.asarray(self.code_std or [1.0] * self.code_dim, "float32")))
 
 
-def _config_of(config) -> CodeGANConfig:
-    return CodeGANConfig(**config) if isinstance(config, dict) else config
+class _CodeNetwork(keras.Model):
+    """A network of CodeGAN: its sizes all in a :class:`CodeGANConfig` (a dict when loaded), which saving stores."""
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        self.config = CodeGANConfig(**config) if isinstance(config, dict) else config
+
+    def get_config(self):
+        return {"config": dataclasses.asdict(self.config), "name": self.name}
+
+    def get_build_config(self):
+        return {"input_shape": None}  # the sizes are all in the config
 
 
 @register
-class CodeGenerator(keras.Model):
+class CodeGenerator(_CodeNetwork):
     """``{"codes" [B, S, D], "length" [B], "emotion" [B]}`` -> codes ``[B, S, D]`` of that emotion.
 
     Works in standardised units inside; takes and returns codes as SpeechSplit makes them.
     """
 
     def __init__(self, config, **kwargs):
-        super().__init__(**{"name": "code_generator", **kwargs})
-        self.config = _config_of(config)
+        super().__init__(config, **{"name": "code_generator", **kwargs})
         c = self.config
         self.blocks = [ConvBlock(c.channels, c.kernel_size, activation="leaky_relu", name=f"block_{i}")
                        for i in range(c.n_blocks)]
@@ -158,20 +168,13 @@ class CodeGenerator(keras.Model):
             h = block(h, mask, training=training)
         return c.destandardize(x + self.change(h) * mask[..., None])
 
-    def get_config(self):
-        return {"config": dataclasses.asdict(self.config), "name": self.name}
-
-    def get_build_config(self):
-        return {"input_shape": None}
-
 
 @register
-class CodeDiscriminator(keras.Model):
+class CodeDiscriminator(_CodeNetwork):
     """``{"codes", "length"}`` -> (realness ``[B]``, emotion logits ``[B, n_emotions]``)."""
 
     def __init__(self, config, **kwargs):
-        super().__init__(**{"name": "code_discriminator", **kwargs})
-        self.config = _config_of(config)
+        super().__init__(config, **{"name": "code_discriminator", **kwargs})
         c = self.config
         self.blocks = [ConvBlock(c.channels, c.kernel_size, activation="leaky_relu", name=f"block_{i}")
                        for i in range(c.n_blocks)]
@@ -193,12 +196,6 @@ class CodeDiscriminator(keras.Model):
             h = block(h, mask, training=training)
         pooled = statistics_pooling(h, mask)
         return self.realness(pooled)[:, 0], self.emotion(pooled)
-
-    def get_config(self):
-        return {"config": dataclasses.asdict(self.config), "name": self.name}
-
-    def get_build_config(self):
-        return {"input_shape": None}
 
 
 def _masked_l1(a, b, length, config: CodeGANConfig):

@@ -43,7 +43,7 @@ import numpy as np
 
 from voicelab.data import build_corpus
 from voicelab.data.manifest import Manifest, Utterance
-from voicelab.data.pipeline import ExtendedBatches, SpeechBatches
+from voicelab.data.pipeline import ExtendedBatches, SpeechBatches, pad_batch
 from voicelab.dsp.features import AudioConfig
 from voicelab.dsp.prosody import log_f0_stats, normalize_log_f0, quantize_f0, random_resample, stretch_to
 from voicelab.errors import ParameterError
@@ -52,7 +52,7 @@ from voicelab.models.emotion import EmotionConfig, build_emotion_classifier
 from voicelab.models.speechsplit import SpeechSplitConfig, build_speechsplit, split_and_swap
 from voicelab.profiles import check_profile, pick
 from voicelab.recipes.conversion import embed_clips
-from voicelab.train import Run, load_run
+from voicelab.train import Run, is_trained, load_run
 from voicelab.train import train_or_load as train_run
 
 EMBEDDING_CLIPS = 8
@@ -445,10 +445,8 @@ def prosody_codes(model, data: EmotionData, utts, *, batch_size: int = 32) -> Pr
         chunk = utts[start: start + batch_size]
         mels = [data.features.mel(u) for u in chunk]
         pitches = [stretch_to(pitch_classes(data, u), len(m)) for u, m in zip(chunk, mels)]
-        longest = max(len(m) for m in mels)
-        batch = {"mel": np.stack([np.pad(m, ((0, longest - len(m)), (0, 0))) for m in mels]),
-                 "pitch": np.stack([np.pad(p, (0, longest - len(p))) for p in pitches]).astype("int32"),
-                 "mel_length": np.array([len(m) for m in mels], "int32")}
+        mel, mel_length = pad_batch(mels)
+        batch = {"mel": mel, "pitch": pad_batch(pitches, dtype="int32")[0], "mel_length": mel_length}
         out = model.encode(batch, training=False)
         joined = np.concatenate([keras.ops.convert_to_numpy(out["rhythm"]), keras.ops.convert_to_numpy(out["pitch"])],
                                 axis=-1)
@@ -482,11 +480,8 @@ class CodeBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> dict:
         rows = self.order[index * self.batch_size: (index + 1) * self.batch_size]
-        codes = [self.table.codes[i] for i in rows]
-        longest = max(len(c) for c in codes)
-        return {"codes": np.stack([np.pad(c, ((0, longest - len(c)), (0, 0))) for c in codes]).astype("float32"),
-                "length": np.array([len(c) for c in codes], "int32"),
-                "emotion": self.table.emotions[rows]}
+        codes, length = pad_batch([self.table.codes[i] for i in rows], dtype="float32")
+        return {"codes": codes, "length": length, "emotion": self.table.emotions[rows]}
 
 
 def codegan_run_name(r: SpeechSplitRecipe) -> str:
@@ -499,10 +494,13 @@ def train_or_load_codegan(r: SpeechSplitRecipe, data: EmotionData, model, *, mod
     """CodeGAN on the codes ``model`` (a trained SpeechSplit) gives the training clips; saves the generator.
 
     The codes are standardised with the training codes' per-number mean and deviation
-    (kept in the generator's config).
+    (kept in the generator's config). A finished run is loaded before any clip is encoded.
     """
     from voicelab.models.codegan import CodeGAN, CodeGANConfig
 
+    folder = Path(models_dir) / codegan_run_name(r)
+    if is_trained(folder) and not retrain:
+        return load_run(folder)
     train, valid = prosody_codes(model, data, data.train), prosody_codes(model, data, data.valid)
     stacked = np.concatenate(train.codes)
     config = CodeGANConfig(code_dim=stacked.shape[1], n_emotions=len(data.emotions), channels=r.codegan_channels,
@@ -514,9 +512,8 @@ def train_or_load_codegan(r: SpeechSplitRecipe, data: EmotionData, model, *, mod
         gan.compile()
         return gan
 
-    return train_run(Path(models_dir) / codegan_run_name(r), build=build,
-                     train=CodeBatches(train, seed=r.seed), valid=CodeBatches(valid, shuffle=False),
-                     epochs=r.codegan_epochs, retrain=retrain, export=lambda gan: gan.generator,
+    return train_run(folder, build=build, train=CodeBatches(train, seed=r.seed),
+                     valid=CodeBatches(valid, shuffle=False), epochs=r.codegan_epochs, retrain=retrain, export=lambda gan: gan.generator,
                      config={"recipe": r, "speechsplit": r.run_name(), "clips": len(train)},
                      callbacks=callbacks, verbose=verbose)
 
