@@ -165,6 +165,11 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
 class Transcriber:
     """The offline English recognizer that judges intelligibility (pocketsphinx).
 
+    Each call starts from the same state: pocketsphinx's front end otherwise carries
+    its noise and level estimates from one utterance to the next, so a clip's
+    transcript would depend on the clips decoded before it (measured: 1 of 8 test
+    sentences changed when the order was reversed).
+
     Example
     -------
     >>> judge = Transcriber()          # doctest: +SKIP
@@ -180,6 +185,7 @@ class Transcriber:
     def __call__(self, y: np.ndarray, *, sr: int) -> str:
         y = _to_judge_rate(_check_audio(y, "y"), sr)
         pcm = (np.clip(y, -1.0, 1.0) * 32767).astype(np.int16)
+        self._decoder.reinit_feat()   # forget the previous utterances' noise and level estimates
         self._decoder.start_utt()
         self._decoder.process_raw(pcm.tobytes(), full_utt=True)
         self._decoder.end_utt()
