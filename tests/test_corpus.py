@@ -317,3 +317,36 @@ def test_cli_builds_with_derived_speakers_and_world_neutral(tmp_path, monkeypatc
     assert [s["name"] for s in params["speakers"]] == manifest.speakers and params["world_neutral"] is True
     assert params["speakers"][1:] == [dataclasses.asdict(s) for s in derived_speakers(2, seed=0)]
     assert main([*argv, "--derived", "-1"]) == 1 and "derived=-1" in capsys.readouterr().err
+
+
+def test_held_out_sentences_are_in_no_corpus_and_every_word_is_known():
+    from voicelab import text
+    from voicelab.data.grammar import corpus_sentences
+    from voicelab.data.sentences_data import HELD_OUT
+
+    spoken = {s.text.lower() for seed in (0, 1) for s in corpus_sentences(600, seed=seed)}
+    assert len(HELD_OUT) == 30 and not {s.lower() for s in HELD_OUT} & spoken
+    assert not text.oov_report(list(HELD_OUT))
+    lengths = [len(s.split()) for s in HELD_OUT]
+    assert min(lengths) <= 3 and max(lengths) >= 15   # shorter and longer than most corpus sentences
+
+
+def test_speak_sentences_speaks_every_text_once(tmp_path):
+    from voicelab.data import speak_sentences
+
+    texts = ["Turn left.", "The train leaves at 6:45."]
+    m = speak_sentences(tmp_path, texts, speakers=["slt", "awb"], progress=False)
+    assert len(m) == 4 and {u.text for u in m} == set(texts) and set(m.speakers) == {"slt", "awb"}
+    assert {u.split for u in m} == {"test"} and len({u.sentence_id for u in m}) == 2
+    assert [u.id for u in read_manifest(tmp_path / "manifest.jsonl")] == [u.id for u in m]
+    for u in m:
+        y, sr = sf.read(m.audio_path(u))
+        assert sr == 16000 and abs(len(y) / sr - u.duration) < 1e-3 and np.abs(y).max() > 0.05
+    made = {u.id: m.audio_path(u).stat().st_mtime_ns for u in m}
+    again = speak_sentences(tmp_path, texts[:1], speakers=["slt"], progress=False)   # read, not spoken again
+    assert len(again) == 1 and again[0].id in made
+    assert again.audio_path(again[0]).stat().st_mtime_ns == made[again[0].id]
+    with pytest.raises(ParameterError, match="nothing to speak"):
+        speak_sentences(tmp_path, [], speakers=["slt"])
+    with pytest.raises(ParameterError, match="is not one of"):
+        speak_sentences(tmp_path, texts, speakers=["nobody"])

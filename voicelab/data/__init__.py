@@ -2,7 +2,8 @@
 
 - :func:`build_corpus` speaks the offline, parallel, multi-speaker, multi-emotion
   corpus (:mod:`voicelab.data.corpus`, with :mod:`~voicelab.data.speakers`,
-  :mod:`~voicelab.data.emotion` and :mod:`~voicelab.data.grammar`);
+  :mod:`~voicelab.data.emotion` and :mod:`~voicelab.data.grammar`); :func:`speak_sentences`
+  has its speakers say any other text the same way (e.g. sentences held out of every corpus);
 - :class:`Manifest` / :class:`Utterance`, :func:`read_manifest`, :func:`write_manifest`:
   the one record format every corpus and reader produces (:mod:`voicelab.data.manifest`);
 - ``read_ljspeech``, ``read_vctk``, ``read_libritts``, ``read_esd``, ``read_common_voice``:
@@ -13,7 +14,7 @@
 Introduced in ``notebooks/01_audio_features.ipynb``.
 """
 
-from voicelab.data.corpus import build_corpus, read_build_info
+from voicelab.data.corpus import build_corpus, read_build_info, speak_sentences
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
 from voicelab.data.readers import (
     read_common_voice,
@@ -39,6 +40,7 @@ __all__ = [
     "Manifest",
     "Utterance",
     "build_corpus",
+    "speak_sentences",
     "read_build_info",
     "read_common_voice",
     "read_esd",

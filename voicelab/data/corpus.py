@@ -465,6 +465,59 @@ def _build(folder: Path, speakers: list[Speaker], styles: list[EmotionStyle], n:
     return rows, skipped, sentences
 
 
+def speak_sentences(out: str | os.PathLike, texts, *, speakers: list[str | Speaker], split: str = "test",
+                    progress: bool = True) -> Manifest:
+    """Every speaker speaks every one of ``texts``, neutral, as the corpus's neutral clips: a manifest in ``out``.
+
+    For text that no corpus holds (e.g. :data:`voicelab.data.sentences_data.HELD_OUT`):
+    the same engines, trimming and loudness as :func:`build_corpus`, so a TTS can be
+    scored against these clips with the same functions as against a test split. A
+    sentence's id is a hash of its text, and clips already in ``out`` are kept, so a
+    second call reads instead of speaking. The manifest (``out/manifest.jsonl``) lists
+    exactly ``texts`` x ``speakers``, every clip in ``split`` (test material: never trained on).
+
+    Raises
+    ------
+    DatasetError
+        An engine fails or a clip is silent (the message names the speaker and text).
+    ParameterError
+        No text, or a text with nothing to say (``voicelab.text``).
+    """
+    import hashlib
+
+    from tqdm.auto import tqdm
+
+    from voicelab.dsp.audio import load
+
+    texts, out = list(texts), Path(out)
+    if not texts:
+        raise ParameterError("texts is empty: nothing to speak")
+    voices = _resolve(speakers, SPEAKERS, Speaker, "speaker")
+    rows = []
+    bar = tqdm(total=len(texts) * len(voices), desc="speaking", unit="clip", disable=not progress)
+    for text in texts:
+        spoken, (phonemes, oov) = normalize_text(text), to_phonemes(text)
+        sentence_id = "t" + hashlib.sha1(text.encode()).hexdigest()[:10]
+        for speaker in voices:
+            path = _path(speaker.name, sentence_id, "neutral")
+            if (out / path).exists():
+                y = load(out / path, sr=SR)
+            else:
+                try:
+                    y, _ = _neutral(_Job(speaker, sentence_id, spoken, (STYLES["neutral"],), str(out)))
+                except (VoicelabError, ValueError, RuntimeError, OSError) as err:
+                    raise DatasetError(f"{speaker.name} could not speak {text!r}: {err}") from err
+                save(out / path, y, sr=SR)
+            rows.append(Utterance(id=_utt_id(speaker.name, sentence_id, "neutral"), path=path, speaker=speaker.name,
+                                  emotion="neutral", text=text, phonemes=" ".join(phonemes),
+                                  duration=round(len(y) / SR, 4), sr=SR, split=split, sentence_id=sentence_id,
+                                  oov=tuple(oov), source=speaker.source))
+            bar.update()
+    bar.close()
+    write_manifest(rows, out / "manifest.jsonl")
+    return Manifest(rows, out)
+
+
 def _counts(rows: list[Utterance], sentences: list[Sentence]) -> dict:
     by_split = {s: sorted({u.sentence_id for u in rows if u.split == s}) for s in ("train", "valid", "test")}
     return {
