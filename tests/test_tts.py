@@ -129,6 +129,11 @@ def test_block_shapes(rng):
     frames, _ = length_regulate(h, batch["durations"], F)
     before, after = Decoder(N_MELS, 16, 5, 8, postnet=True, postnet_filters=16)(frames, batch["mel_length"])
     assert tuple(before.shape) == tuple(after.shape) == (B, F, N_MELS)
+    conv_only = Decoder(N_MELS, 16, 5, 8, postnet_filters=16, blocks=5, lstm=False)
+    before, after = conv_only(frames, batch["mel_length"])
+    assert tuple(before.shape) == tuple(after.shape) == (B, F, N_MELS)
+    assert conv_only.lstm is None and len(conv_only.convs) == 5
+    assert not any("lstm" in w.path for w in conv_only.weights)
 
 
 def test_model_outputs_and_loss_terms(model, rng):
@@ -175,6 +180,21 @@ def test_overfits_one_batch(voice, rng):
         last = model.train_on_batch(batch, return_dict=True)
     assert last["mel_loss"] < first["mel_loss"] / 5, (first, last)
     assert last["duration_loss"] < first["duration_loss"] / 5, (first, last)
+
+
+def test_a_convolution_only_decoder_overfits_saves_and_loads(rng, tmp_path):
+    keras.utils.set_random_seed(1)
+    model = build_tts(TTSConfig(**TINY, decoder_blocks=4, decoder_lstm=False), AUDIO, learning_rate=3e-3)
+    batch = make_batch(rng, [6, 5, 3, 4])
+    first = model.train_on_batch(batch, return_dict=True)
+    for _ in range(60):
+        last = model.train_on_batch(batch, return_dict=True)
+    assert last["mel_loss"] < first["mel_loss"] / 5, (first, last)
+    model.save(tmp_path / "conv.keras")
+    again = keras.models.load_model(tmp_path / "conv.keras")
+    assert again.config.decoder_lstm is False and again.config.decoder_blocks == 4
+    np.testing.assert_allclose(numpy(again(batch, training=False)["mel"]), numpy(model(batch, training=False)["mel"]),
+                               atol=1e-5)
 
 
 # ----------------------------------------------------------------- inference and saving

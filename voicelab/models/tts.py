@@ -81,6 +81,9 @@ class TTSConfig:
         Duration predictor conv channels and kernel.
     decoder_filters, decoder_kernel, decoder_units : int
         Decoder conv channels / kernel and LSTM units per direction.
+    decoder_blocks, decoder_lstm : int, bool
+        Conv blocks of the decoder, and whether a BiLSTM follows them (the seed's
+        decoder: 3 blocks and the BiLSTM). Without it the decoder is convolutional only.
     postnet, postnet_filters : bool, int
         Whether a residual conv postnet refines the mel, and its channels.
     dropout : float
@@ -118,6 +121,8 @@ class TTSConfig:
     decoder_filters: int = 128
     decoder_kernel: int = 5
     decoder_units: int = 128
+    decoder_blocks: int = 3
+    decoder_lstm: bool = True
     postnet: bool = True
     postnet_filters: int = 128
     dropout: float = 0.1
@@ -251,18 +256,19 @@ class DurationPredictor(VariancePredictor):
 
 @register
 class Decoder(layers.Layer):
-    """3 conv blocks -> BiLSTM -> linear to ``n_mels``, then an optional residual postnet.
+    """``blocks`` conv blocks -> BiLSTM (unless ``lstm=False``) -> linear to ``n_mels``, then an optional residual postnet.
 
     Returns ``(mel_before_postnet, mel)`` in normalised units, ``[B, F, n_mels]`` each.
     """
 
     def __init__(self, n_mels, filters, kernel_size, units, postnet=True, postnet_filters=128,
-                 dropout=0.0, **kwargs):
+                 dropout=0.0, blocks=3, lstm=True, **kwargs):
         super().__init__(**kwargs)
         self.args = {"n_mels": n_mels, "filters": filters, "kernel_size": kernel_size, "units": units,
-                     "postnet": postnet, "postnet_filters": postnet_filters, "dropout": dropout}
-        self.convs = [ConvBlock(filters, kernel_size, dropout) for _ in range(3)]
-        self.lstm = BiLSTM(units)
+                     "postnet": postnet, "postnet_filters": postnet_filters, "dropout": dropout,
+                     "blocks": blocks, "lstm": lstm}
+        self.convs = [ConvBlock(filters, kernel_size, dropout) for _ in range(blocks)]
+        self.lstm = BiLSTM(units) if lstm else None
         self.proj = layers.Dense(n_mels)
         self.postnet = [ConvBlock(postnet_filters, kernel_size, dropout, "tanh")
                         for _ in range(3)] if postnet else []
@@ -270,8 +276,10 @@ class Decoder(layers.Layer):
 
     def build(self, input_shape):
         shape = build_convs(self.convs, input_shape)
-        self.lstm.build(shape)
-        self.proj.build((*shape[:-1], 2 * self.args["units"]))
+        if self.lstm is not None:
+            self.lstm.build(shape)
+            shape = (*shape[:-1], 2 * self.args["units"])
+        self.proj.build(shape)
         if self.postnet:
             self.postnet_proj.build(build_convs(self.postnet, (*shape[:-1], self.args["n_mels"])))
 
@@ -279,7 +287,8 @@ class Decoder(layers.Layer):
         seq_mask = sequence_mask(lengths, ops.shape(x)[1])
         for conv in self.convs:
             x = conv(x, seq_mask, training=training)
-        x = self.lstm(x, lengths, training=training)
+        if self.lstm is not None:
+            x = self.lstm(x, lengths, training=training)
         before = self.proj(x) * seq_mask[..., None]
         if not self.postnet:
             return before, before
@@ -324,7 +333,8 @@ class TTSModel(ConfiguredModel):
         self.variance_adaptor = (VarianceAdaptor(c.symbol_width, c.variance_filters, 3, c.dropout)
                                  if c.variance else None)
         self.decoder = Decoder(audio_config.n_mels, c.decoder_filters, c.decoder_kernel,
-                               c.decoder_units, c.postnet, c.postnet_filters, c.dropout)
+                               c.decoder_units, c.postnet, c.postnet_filters, c.dropout,
+                               blocks=c.decoder_blocks, lstm=c.decoder_lstm)
         self.mel_loss_tracker = keras.metrics.Mean(name="mel_loss")
         self.duration_loss_tracker = keras.metrics.Mean(name="duration_loss")
         if c.variance:
