@@ -6,9 +6,12 @@ models, whichever exist), synthesises the neutral test sentences of every speake
 cepstral distortion against the recording, pocketsphinx WER on the synthetic speech and
 on the recordings and their ratio, and the resemblyzer speaker similarity. The recipe
 (``voicelab.recipes.tts``) is the notebook's, so are the sentences and the figures. The
-last line holds the headline averages.
+last line holds the headline averages. ``--held-out`` scores the sentences of
+``voicelab.data.sentences_data.HELD_OUT`` instead (text unlike the corpus's, spoken by
+the same flite voices; ``--sentences`` of them, default the recipe's ``n_held_out``).
 
     python benchmarks/evaluate_tts.py --profile quick --data-dir data
+    python benchmarks/evaluate_tts.py --profile quick --held-out --sentences 30
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="test sentences per speaker (default: the recipe's n_eval, as the notebook)")
     parser.add_argument("--vocoder", default="griffin-lim", choices=("griffin-lim", "kit"),
                         help="Griffin-Lim (the recipe's iterations) or the kit's vocoder (notebook 03's)")
+    parser.add_argument("--held-out", action="store_true",
+                        help="score the HELD_OUT sentences (in no corpus) instead of the test split")
     parser.add_argument("--voices", nargs="+", default=["speaker", "reference"],
                         choices=("speaker", "reference"))
     args = parser.parse_args(argv)
@@ -41,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     from voicelab.train import is_trained
 
     r = tts.recipe(args.profile)
+    if args.held_out and args.sentences:
+        import dataclasses
+
+        r = dataclasses.replace(r, n_held_out=args.sentences)
     corpus = read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl")
     neutral = corpus.filter(emotion="neutral")
     test, train = neutral.filter(split="test"), neutral.filter(split="train")
@@ -52,14 +61,15 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             continue
         model, speakers, run = tts.load_tts(args.profile, voice, data_dir=args.data_dir)
+        sentences = tts.held_out_set(r, speakers, data_dir=args.data_dir) if args.held_out else test
+        n = r.n_held_out if args.held_out else args.sentences or r.n_eval
         references = {s: corpus.audio_path(train.filter(speaker=s)[0]) for s in speakers}
         started = time.perf_counter()
-        results = tts.evaluate(r, {voice: model}, test=test, speakers=speakers, references=references,
-                               vocoder=vocoder, n_eval=args.sentences, transcriber=judge,
-                               truth_transcripts=transcripts)[voice]
-        n = args.sentences or r.n_eval
+        results = tts.evaluate(r, {voice: model}, test=sentences, speakers=speakers, references=references,
+                               vocoder=vocoder, n_eval=n, transcriber=judge, truth_transcripts=transcripts)[voice]
+        which = "held-out" if args.held_out else "test"
         print(format_results(results, title=f"{voice} model ({run.folder.name}, {run.info['epochs']} epochs in "
-                                            f"{run.seconds:.0f} s); {n} test sentences per speaker, "
+                                            f"{run.seconds:.0f} s); {n} {which} sentences per speaker, "
                                             f"{args.vocoder}, {time.perf_counter() - started:.0f} s"))
         print()
         headline.append((voice, results_table(results)[-1]))

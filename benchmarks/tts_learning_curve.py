@@ -2,14 +2,22 @@
 
     python benchmarks/tts_learning_curve.py --profile quick --variant seed
     python benchmarks/tts_learning_curve.py --profile quick --variant emotions+variance
+    python benchmarks/tts_learning_curve.py --profile quick --set decoder_lstm=False --set decoder_blocks=5
 
-Trains the aligner and the speaker-id model of a recipe variant (``voicelab.recipes.tts``;
-a variant trained on every emotion gets as many times fewer epochs, so the same number
-of steps) from scratch in a run folder of its own (``DATA_DIR/models/curve-<variant>/``), and
+Trains the speaker-id model of a recipe variant (``voicelab.recipes.tts``; a variant
+trained on every emotion gets as many times fewer epochs, so the same number of steps;
+``--set FIELD=VALUE`` changes any other field) from scratch in a run folder of its own
+(``DATA_DIR/models/curve-<variant>[-<changes>]/``), with the durations of notebook 02's
+aligner (loaded from ``DATA_DIR/models``, or trained there; its minutes count), and
 every ``--every`` epochs scores the model on the recipe's test sentences (Griffin-Lim,
 pocketsphinx WER against the recordings', MCD), the scoring time left out of the
 minutes. Prints one line per point and writes ``curve.json`` in the run folder; the
 last line is the final point.
+
+    python benchmarks/tts_learning_curve.py --plot data/models/curve-*/curve.json --out curve.png
+
+draws curves already measured (WER ratio and MCD against minutes, one line per run) into
+one figure instead of training.
 """
 
 from __future__ import annotations
@@ -24,6 +32,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def _field_value(recipe, item: str) -> tuple[str, object]:
+    """``"learning_rate=0.004"`` -> ``("learning_rate", 0.004)``, typed like the recipe's field."""
+    name, _, text = item.partition("=")
+    if not hasattr(recipe, name) or name in ("profile", "audio"):
+        raise SystemExit(f"--set {item}: the recipe has no field {name!r} to change")
+    kind = type(getattr(recipe, name))
+    if kind is bool:
+        if text not in ("True", "False"):
+            raise SystemExit(f"--set {item}: {name} is True or False")
+        return name, text == "True"
+    return name, kind(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
@@ -32,7 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="TTS epochs (default: the recipe's)")
     parser.add_argument("--every", type=int, default=None, help="score every this many epochs (default: 4 points)")
     parser.add_argument("--sentences", type=int, default=None, help="test sentences per speaker (default: n_eval)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change a field of the recipe (TTSRecipe), e.g. learning_rate=0.004; repeatable")
+    parser.add_argument("--plot", nargs="+", type=Path, metavar="CURVE_JSON",
+                        help="only draw these measured curves (curve.json files) into --out")
+    parser.add_argument("--out", type=Path, default=Path("tts_learning_curve.png"), help="figure of --plot")
     args = parser.parse_args(argv)
+    if args.plot:
+        return plot_curves(args.plot, args.out)
 
     import keras
 
@@ -50,10 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         r = dataclasses.replace(r, align_epochs=math.ceil(r.align_epochs / n), tts_epochs=math.ceil(r.tts_epochs / n))
     if args.epochs:
         r = dataclasses.replace(r, tts_epochs=args.epochs)
+    changes = dict(_field_value(r, item) for item in args.set)
+    r = dataclasses.replace(r, **changes)
     every = args.every or max(r.tts_epochs // 4, 1)
     data = tts.prepare(r, data_dir=args.data_dir)
-    models = args.data_dir / "models" / f"curve-{r.variant.replace('+', '-')}"
-    aligner = tts.train_or_load_aligner(r, data, models_dir=models, retrain=True, verbose=0)
+    models = args.data_dir / "models" / "-".join(["curve", r.variant.replace("+", "-"),
+                                                   *(f"{k}={v}" for k, v in changes.items())])
+    seed = tts.recipe(args.profile)   # notebook 02's aligner, trained on the neutral clips, aligns every variant
+    seed_data = data if r.variant == "seed" else tts.prepare(seed, data_dir=args.data_dir)
+    aligner = tts.train_or_load_aligner(seed, seed_data, models_dir=args.data_dir / "models", verbose=0)
     judge, transcripts = metrics.Transcriber(), {}
 
     def score(model) -> dict:
@@ -66,15 +99,49 @@ def main(argv: list[str] | None = None) -> int:
     curve = tts.LearningCurve(score, every=every, start_minutes=aligner.seconds / 60)
     run = tts.train_or_load_tts(r, data, "speaker", durations=tts.durations(aligner.model, data), models_dir=models,
                                 retrain=True, verbose=0, callbacks=[curve])
-    result = {"variant": r.variant, "recipe": dataclasses.asdict(r), "aligner_seconds": aligner.seconds,
+    result = {"variant": r.variant, "changes": changes, "recipe": dataclasses.asdict(r), "aligner_seconds": aligner.seconds,
               "tts_seconds": run.seconds, "points": curve.points}
     (models / "curve.json").write_text(json.dumps(result, indent=1, default=str))
-    print(f"{r.variant}: aligner {aligner.seconds:.0f} s, speaker-id TTS {run.seconds:.0f} s "
+    print(f"{r.variant} {changes or ''}: aligner {aligner.seconds:.0f} s, speaker-id TTS {run.seconds:.0f} s "
           f"({r.tts_epochs} epochs of {len(data.batches['train'])} batches)")
     print(format_table(curve.points))
     last = curve.points[-1]
     print(f"final ({r.variant}, {last['minutes']:.1f} min of training): WER ratio {last['wer_ratio']:.2f}, "
           f"MCD {last['mcd']:.2f} dB, similarity {last['similarity']:.3f}")
+    return 0
+
+
+def _label(result: dict) -> str:
+    """``"seed recipe, dropout 0.1, 28 epochs"`` for a curve.json."""
+    r = result["recipe"]
+    changes = "".join(f", {k}={v}" for k, v in result["changes"].items() if k != "dropout")
+    return f"{result['variant']} recipe, dropout {r['dropout']}{changes}, {r['tts_epochs']} epochs"
+
+
+def plot_curves(files: list[Path], out: Path) -> int:
+    """WER ratio and MCD against training minutes of each ``curve.json``, one figure; prints the points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from voicelab.evaluation.tables import format_table
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    for file in files:
+        result = json.loads(Path(file).read_text())
+        points, label = result["points"], _label(result)
+        print(format_table(points, title=f"{file}: {label}"))
+        for ax, key in zip(axes, ("wer_ratio", "mcd")):
+            ax.plot([p["minutes"] for p in points], [p[key] for p in points], "o-", label=label)
+    axes[0].set(xlabel="training minutes (aligner included)", ylabel="WER ratio (synthetic / recordings)",
+                title="intelligibility (lower is better)")
+    axes[1].set(xlabel="training minutes (aligner included)", ylabel="MCD (dB)", title="spectral distance")
+    axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.savefig(out, dpi=100)
+    print(f"figure: {out}")
     return 0
 
 

@@ -139,6 +139,19 @@ def test_synthesis_view_is_what_the_widget_shows(model, rng):
     assert [p.get_height() for p in bars.patches] == view.durations.tolist()
     with pytest.raises(ParameterError, match="'other' is not one of"):
         tts_widget.synthesis_view(model, "Hi.", "other", voices=voices, config=AUDIO)
+    with pytest.raises(ParameterError, match="trained without an emotion input"):
+        tts_widget.synthesis_view(model, "Hi.", "mine", voices=voices, config=AUDIO, speakers=SPEAKERS,
+                                  emotion="happy", emotions=["happy"])
+
+
+def test_emotion_prosody_needs_an_emotion_model(model, smoke_corpus):
+    from voicelab.evaluation.tts import emotion_prosody, emotion_shifts
+
+    with pytest.raises(ParameterError, match="emotion input"):
+        emotion_prosody(model, smoke_corpus[:1], speakers=SPEAKERS, emotions=["neutral"], config=AUDIO)
+    with pytest.raises(ParameterError, match="no 'neutral' clips"):
+        emotion_shifts([{"speaker": "a", "sentence_id": 1, "source": "tts", "emotion": "sad", "f0": 1.0,
+                         "duration": 1.0}])
 
 
 def test_load_tts_in_a_fresh_process_and_its_errors(model, tmp_path):

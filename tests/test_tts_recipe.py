@@ -48,3 +48,24 @@ def test_emotion_variance_variant_trains_and_speaks_every_emotion(smoke_corpus, 
         assert np.isfinite(y).all()
         lengths[emotion] = mel
     assert len({m.tobytes() for m in lengths.values()}) == 4
+
+    # section 7 of notebook 02: each emotion's f0 and duration against the same sentence in neutral
+    from voicelab.evaluation.tts import emotion_prosody, emotion_shifts
+    from voicelab.ui import tts_widget
+
+    sentence = data.test[0].sentence_id
+    clips = data.corpus.filter(split="test", speaker=data.speakers[0]).filter(sentence_id=[sentence])
+    rows = emotion_prosody(run.model, clips, speakers=data.speakers, emotions=data.emotions, config=r.audio, n_iter=2)
+    assert len(rows) == 2 * 4 and {row["source"] for row in rows} == {"tts", "recording"}
+    shifts = {row["emotion"]: row for row in emotion_shifts(rows)}
+    assert sorted(shifts) == ["angry", "happy", "sad"]
+    # the corpus's styles (voicelab.data.emotion.STYLES): happy x1.25 f0, sad x0.85 and 15 % slower
+    assert shifts["happy"]["f0_recording"] > 2 and shifts["sad"]["f0_recording"] < -1
+    assert shifts["sad"]["duration_recording"] > 1.05 > 0.97 > shifts["happy"]["duration_recording"]
+    assert all(np.isfinite(row["duration_tts"]) for row in shifts.values())
+    speaker = data.speakers[0]
+    view = tts_widget.synthesis_view(run.model, "Set a timer.", speaker, voices={speaker: speaker}, config=r.audio,
+                                     speakers=data.speakers, n_iter=2, emotion="sad", emotions=data.emotions)
+    assert view.voice == f"{data.speakers[0]}, sad"
+    with pytest.raises(ParameterError, match="pass their names as emotions="):
+        tts_widget.tts_widget(run.model, speakers=data.speakers, config=r.audio)

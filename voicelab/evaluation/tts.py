@@ -106,3 +106,78 @@ def results_table(results: Mapping[str, Mapping[str, float]]) -> list[dict]:
 def format_results(results: Mapping[str, Mapping[str, float]], *, title: str = "") -> str:
     """A fixed-width table of :func:`evaluate_voices`'s results, with an average row last."""
     return format_table(results_table(results), title=title, digits=3)
+
+
+def _prosody(y: np.ndarray, config: AudioConfig) -> dict[str, float]:
+    """Median f0 (Hz) over voiced frames and the speech duration (s, silence trimmed at 40 dB)."""
+    import librosa
+
+    from voicelab.dsp.features import f0
+
+    hz, _ = f0(y, config=config)
+    voiced = hz[hz > 0]
+    trimmed, _ = librosa.effects.trim(y, top_db=40)
+    return {"f0": float(np.median(voiced)) if len(voiced) else float("nan"), "duration": len(trimmed) / config.sr}
+
+
+def emotion_prosody(model, manifest, *, speakers: Sequence[str], emotions: Sequence[str],
+                    config: AudioConfig = AudioConfig(), n_iter: int = 32, vocoder: Vocoder | None = None,
+                    progress: bool = False) -> list[dict]:
+    """The f0 and duration of a speaker-id model with an emotion input against the recordings, clip by clip.
+
+    For every utterance of ``manifest`` (e.g. the test sentences in every emotion), the
+    model speaks its text in its speaker's voice and its emotion; both the synthetic clip
+    and the recording are measured. Returns one row per clip and ``source`` (``"tts"`` or
+    ``"recording"``): ``speaker``, ``emotion``, ``sentence_id``, ``f0`` (median Hz over
+    voiced frames) and ``duration`` (s of speech, silence trimmed). :func:`emotion_shifts`
+    turns them into shifts from neutral.
+    """
+    if model.config.n_emotions <= 1 or model.config.voice != "speaker":
+        raise ParameterError("emotion_prosody needs a speaker-id model trained with an emotion input "
+                             f"(n_emotions > 1), got voice={model.config.voice!r}, n_emotions={model.config.n_emotions}")
+    rows = []
+    items = list(manifest)
+    if progress:
+        from tqdm.auto import tqdm
+
+        items = tqdm(items, desc="emotions")
+    for utt in items:
+        y_syn, _, _ = synthesize(model, utt.text, voice=utt.speaker, config=config, n_iter=n_iter,
+                                 speakers=speakers, vocoder=vocoder, emotion=utt.emotion, emotions=emotions)
+        y_true = vl_audio.load(manifest.audio_path(utt), sr=config.sr)
+        for source, y in (("tts", y_syn), ("recording", y_true)):
+            rows.append({"speaker": utt.speaker, "emotion": utt.emotion, "sentence_id": utt.sentence_id,
+                         "source": source, **_prosody(y, config)})
+    return rows
+
+
+def emotion_shifts(rows: Sequence[Mapping], *, neutral: str = "neutral") -> list[dict]:
+    """Each emotion's f0 shift (semitones) and duration ratio against the same clip in ``neutral``.
+
+    ``rows`` are :func:`emotion_prosody`'s. Each clip is compared with the clip of the
+    same speaker, sentence and source in ``neutral``; the table has one row per emotion
+    with the mean shift of the TTS and of the recordings side by side.
+
+    Example
+    -------
+    >>> rows = [{"speaker": "a", "sentence_id": 1, "source": s, "emotion": e, "f0": f, "duration": d}
+    ...         for s, e, f, d in [("tts", "neutral", 100.0, 2.0), ("tts", "sad", 100.0, 2.4),
+    ...                            ("recording", "neutral", 100.0, 2.0), ("recording", "sad", 200.0, 3.0)]]
+    >>> emotion_shifts(rows)
+    [{'emotion': 'sad', 'n': 1, 'f0_tts': 0.0, 'f0_recording': 12.0, 'duration_tts': 1.2, 'duration_recording': 1.5}]
+    """
+    base = {(r["speaker"], r["sentence_id"], r["source"]): r for r in rows if r["emotion"] == neutral}
+    if not base:
+        raise ParameterError(f"no {neutral!r} clips in rows: nothing to measure the shifts from")
+    shifts: dict[str, dict[str, list]] = {}
+    for r in rows:
+        ref = base.get((r["speaker"], r["sentence_id"], r["source"]))
+        if r["emotion"] == neutral or ref is None:
+            continue
+        s = shifts.setdefault(r["emotion"], {k: [] for k in ("f0_tts", "f0_recording", "duration_tts",
+                                                              "duration_recording")})
+        s[f"f0_{r['source']}"].append(12 * np.log2(r["f0"] / ref["f0"]))
+        s[f"duration_{r['source']}"].append(r["duration"] / ref["duration"])
+    return [{"emotion": e, "n": len(s["f0_tts"]),
+             **{k: round(float(np.nanmean(v)), 3) if v else float("nan") for k, v in s.items()}}
+            for e, s in sorted(shifts.items())]

@@ -53,23 +53,31 @@ class SynthesisView:
 
 def synthesis_view(model, text_in: str, voice_name: str, *, voices: Mapping[str, object],
                    config: AudioConfig = AudioConfig(), speed: float = 1.0, n_iter: int = 32,
-                   speakers: Sequence[str] | None = None, vocoder: Vocoder | None = None) -> SynthesisView:
-    """The compute behind :func:`tts_widget`: synthesise ``text_in`` in ``voices[voice_name]``."""
+                   speakers: Sequence[str] | None = None, vocoder: Vocoder | None = None,
+                   emotion: str | None = None, emotions: Sequence[str] | None = None) -> SynthesisView:
+    """The compute behind :func:`tts_widget`: synthesise ``text_in`` in ``voices[voice_name]``.
+
+    ``emotion`` (one of ``emotions``, the model's names in id order) is for a model
+    trained with an emotion input; the view's ``voice`` then reads e.g. ``"slt, happy"``.
+    """
     if voice_name not in voices:
         raise ParameterError(f"voice_name={voice_name!r} is not one of {list(voices)}")
     y, mel, durations = synthesize(model, text_in, voice=voices[voice_name], config=config,
-                                   speed=speed, n_iter=n_iter, speakers=speakers, vocoder=vocoder)
+                                   speed=speed, n_iter=n_iter, speakers=speakers, vocoder=vocoder,
+                                   emotion=emotion, emotions=emotions)
     phonemes = text.to_phonemes(text_in)[0]
-    return SynthesisView(text_in, voice_name, y, mel, durations, phonemes, config)
+    label = voice_name if emotion is None else f"{voice_name}, {emotion}"
+    return SynthesisView(text_in, label, y, mel, durations, phonemes, config)
 
 
 def tts_widget(model, *, speakers: Sequence[str] = (), references: Mapping[str, object] | None = None,
                config: AudioConfig = AudioConfig(), text_in: str = "Please call Stella.", n_iter: int = 32,
-               vocoder: Vocoder | None = None):
+               vocoder: Vocoder | None = None, emotions: Sequence[str] = ()):
     """A text box, a voice menu and a button: speak, play, and plot the mel and durations.
 
     The menu offers ``speakers`` (names, for a speaker-embedding model) or the clips
-    of ``references`` (label -> audio or path, for a reference-encoder model). A first
+    of ``references`` (label -> audio or path, for a reference-encoder model). A model
+    with an emotion input gets an emotion menu too (``emotions``: its names in id order). A first
     sentence is synthesised at once, so the widget shows a result without a live kernel.
     Errors (bad text) are shown in the widget. The compute is :func:`synthesis_view`.
     """
@@ -83,6 +91,10 @@ def tts_widget(model, *, speakers: Sequence[str] = (), references: Mapping[str, 
         raise ParameterError("tts_widget needs speakers (speaker model) or references (reference model)")
     box = ipywidgets.Text(value=text_in, description="text", layout=ipywidgets.Layout(width="60%"))
     menu = ipywidgets.Dropdown(options=list(voices), description="voice")
+    if model.config.n_emotions > 1 and len(emotions) != model.config.n_emotions:
+        raise ParameterError(f"this model has {model.config.n_emotions} emotions: pass their names as emotions=, "
+                             f"got {list(emotions)}")
+    mood = ipywidgets.Dropdown(options=list(emotions), description="emotion") if model.config.n_emotions > 1 else None
     speed = ipywidgets.FloatSlider(value=1.0, min=0.5, max=2.0, step=0.1, description="speed")
     button = ipywidgets.Button(description="Speak", button_style="primary")
     out = ipywidgets.Output()
@@ -90,7 +102,8 @@ def tts_widget(model, *, speakers: Sequence[str] = (), references: Mapping[str, 
     def speak(_=None):
         try:
             view = synthesis_view(model, box.value, menu.value, voices=voices, config=config,
-                                  speed=speed.value, n_iter=n_iter, speakers=list(speakers), vocoder=vocoder)
+                                  speed=speed.value, n_iter=n_iter, speakers=list(speakers), vocoder=vocoder,
+                                  emotion=mood.value if mood else None, emotions=list(emotions) or None)
         except ParameterError as err:  # shown to the user, who fixes the text
             replace_output(out, ipywidgets.HTML(f"<b style='color: #b00'>{err}</b>"))
             return
@@ -98,4 +111,5 @@ def tts_widget(model, *, speakers: Sequence[str] = (), references: Mapping[str, 
 
     button.on_click(speak)
     speak()
-    return ipywidgets.VBox([ipywidgets.HBox([box, menu]), ipywidgets.HBox([speed, button]), out])
+    menus = [box, menu] + ([mood] if mood else [])
+    return ipywidgets.VBox([ipywidgets.HBox(menus), ipywidgets.HBox([speed, button]), out])
