@@ -145,13 +145,16 @@ class TTSRecipe:
 def recipe(profile: str) -> TTSRecipe:
     """Notebook 02's recipe for ``profile``.
 
-    ``quick`` (measured on 2 cores, 15 test sentences per speaker): the speaker-id
-    model underfits (its training sentences are hardly clearer than the test ones:
-    ``benchmarks/tts_diagnosis.py``), so it trains without dropout (WER ratio 2.01
-    against 2.21 at 28 epochs) and for 42 epochs (1.86; 70 epochs reach 1.75), which
-    with the reference-encoder and emotion models fills the 15-minute budget. A
-    convolution-only decoder (2.34) and a wider model (1.95, in more minutes) did not
-    pay for themselves.
+    ``quick`` (measured on 2 cores, 15 test sentences per speaker,
+    ``benchmarks/tts_learning_curve.py``): the speaker-id model underfits (its training
+    sentences are hardly clearer than the test ones: ``benchmarks/tts_diagnosis.py``), so
+    it trains for 42 epochs instead of the seed's 28 (WER ratio 1.70 against 2.06; 70
+    epochs reach 1.64; with the reference-encoder and emotion models the quick training
+    took 10.9 minutes on one 2-core machine, 22.6 on a slower one), and without dropout, which regularises a model that does not
+    overfit (at 28 epochs 2.06 without and 1.98 with it on one machine, 2.01 and 2.21 on
+    another: no difference beyond the run-to-run spread). A convolution-only decoder
+    (2.34) and a wider model (1.95 at 28 epochs, in more minutes) did not pay for
+    themselves.
 
     Example
     -------
