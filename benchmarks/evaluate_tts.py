@@ -17,6 +17,7 @@ the same flite voices; ``--sentences`` of them, default the recipe's ``n_held_ou
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -47,8 +48,6 @@ def main(argv: list[str] | None = None) -> int:
 
     r = tts.recipe(args.profile)
     if args.held_out and args.sentences:
-        import dataclasses
-
         r = dataclasses.replace(r, n_held_out=args.sentences)
     corpus = read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl")
     neutral = corpus.filter(emotion="neutral")

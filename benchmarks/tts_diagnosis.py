@@ -55,15 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     from voicelab.vocoders import griffin_lim_vocoder
 
     keras.utils.set_random_seed(0)
-    r = dataclasses.replace(tts.recipe(args.profile), emotions="emotions" in args.variant,
+    seed = tts.recipe(args.profile)
+    r = dataclasses.replace(seed, emotions="emotions" in args.variant,
                             variance="variance" in args.variant)
     if r.emotions:   # notebook 02's emotion model (section 7)
         r = dataclasses.replace(r, tts_epochs=r.emotion_epochs)
     data = tts.prepare(r, data_dir=args.data_dir)
     models_dir = args.data_dir / "models"
     # the aligner of the seed recipe, as in notebook 02, aligns every variant's clips
-    seed_data = data if r.variant == "seed" else tts.prepare(tts.recipe(args.profile), data_dir=args.data_dir)
-    aligner = tts.train_or_load_aligner(tts.recipe(args.profile), seed_data, models_dir=models_dir, verbose=0).model
+    seed_data = data if r.variant == "seed" else tts.prepare(seed, data_dir=args.data_dir)
+    aligner = tts.train_or_load_aligner(seed, seed_data, models_dir=models_dir, verbose=0).model
     run = tts.train_or_load_tts(r, data, "speaker", durations=tts.durations(aligner, data), models_dir=models_dir,
                                 verbose=0)
     model, config = run.model, r.audio

@@ -110,13 +110,11 @@ def format_results(results: Mapping[str, Mapping[str, float]], *, title: str = "
 
 def _prosody(y: np.ndarray, config: AudioConfig) -> dict[str, float]:
     """Median f0 (Hz) over voiced frames and the speech duration (s, silence trimmed at 40 dB)."""
-    import librosa
-
     from voicelab.dsp.features import f0
 
     hz, _ = f0(y, config=config)
     voiced = hz[hz > 0]
-    trimmed, _ = librosa.effects.trim(y, top_db=40)
+    trimmed = vl_audio.trim_silence(y, sr=config.sr, top_db=40, frame_length=2048, hop_length=512)
     return {"f0": float(np.median(voiced)) if len(voiced) else float("nan"), "duration": len(trimmed) / config.sr}
 
 

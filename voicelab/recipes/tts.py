@@ -150,11 +150,11 @@ def recipe(profile: str) -> TTSRecipe:
     sentences are hardly clearer than the test ones: ``benchmarks/tts_diagnosis.py``), so
     it trains for 42 epochs instead of the seed's 28 (WER ratio 1.70 against 2.06; 70
     epochs reach 1.64; with the reference-encoder and emotion models the quick training
-    took 10.9 minutes on one 2-core machine, 22.6 on a slower one), and without dropout, which regularises a model that does not
-    overfit (at 28 epochs 2.06 without and 1.98 with it on one machine, 2.01 and 2.21 on
-    another: no difference beyond the run-to-run spread). A convolution-only decoder
-    (2.34) and a wider model (1.95 at 28 epochs, in more minutes) did not pay for
-    themselves.
+    took 10.9 minutes on one 2-core machine, 22.6 on a slower one), and without dropout,
+    which regularises a model that does not overfit (at 28 epochs 2.06 without and 1.98
+    with it on one machine, 2.01 and 2.21 on another: no difference beyond the run-to-run
+    spread). A convolution-only decoder (2.34) and a wider model (1.95 at 28 epochs, in
+    more minutes) did not pay for themselves.
 
     Example
     -------
