@@ -1,18 +1,24 @@
-"""Learning curve of notebook 02's speaker-id TTS: WER ratio and MCD against training minutes.
+"""Learning curve of notebook 02's TTS models: WER ratio and MCD against training minutes.
 
     python benchmarks/tts_learning_curve.py --profile quick --variant seed
     python benchmarks/tts_learning_curve.py --profile quick --variant emotions+variance
     python benchmarks/tts_learning_curve.py --profile quick --set decoder_lstm=False --set decoder_blocks=5
+    python benchmarks/tts_learning_curve.py --profile quick --voice reference --epochs 12 \
+        --start-from data/models/tts-quick-speaker
+    python benchmarks/tts_learning_curve.py --profile quick --corpus data/corpus-more --held-out
 
-Trains the speaker-id model of a recipe variant (``voicelab.recipes.tts``; a variant
-trained on every emotion gets as many times fewer epochs, so the same number of steps;
-``--set FIELD=VALUE`` changes any other field) from scratch in a run folder of its own
-(``DATA_DIR/models/curve-<variant>[-<changes>]/``), with the durations of notebook 02's
-aligner (loaded from ``DATA_DIR/models``, or trained there; its minutes count), and
-every ``--every`` epochs scores the model on the recipe's test sentences (Griffin-Lim,
-pocketsphinx WER against the recordings', MCD), the scoring time left out of the
-minutes. Prints one line per point and writes ``curve.json`` in the run folder; the
-last line is the final point.
+Trains the speaker-id model (or ``--voice reference``) of a recipe variant
+(``voicelab.recipes.tts``; a variant trained on every emotion gets as many times fewer
+epochs, so the same number of steps; ``--set FIELD=VALUE`` changes any other field)
+from scratch, or ``--start-from`` a trained run (warm start:
+``voicelab.models.tts.warm_start``; its minutes count), on the profile's corpus or
+``--corpus``, in a run folder of its own (``DATA_DIR/models/curve-<variant>[-...]/``),
+with the durations of notebook 02's aligner (loaded from ``DATA_DIR/models``, or trained
+there; its minutes count). Every ``--every`` epochs it scores the model on the test
+sentences, or with ``--held-out`` on the sentences of no corpus
+(``voicelab.recipes.tts.held_out_set``): Griffin-Lim, pocketsphinx WER against the
+recordings', MCD; the scoring time is left out of the minutes. Prints one line per
+point and writes ``curve.json`` in the run folder; the last line is the final point.
 
     python benchmarks/tts_learning_curve.py --plot data/models/curve-*/curve.json --out curve.png
 
@@ -50,9 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     parser.add_argument("--data-dir", default="data", type=Path)
     parser.add_argument("--variant", default="seed", choices=("seed", "emotions", "variance", "emotions+variance"))
+    parser.add_argument("--voice", default="speaker", choices=("speaker", "reference"),
+                        help="the speaker-id model or the reference-encoder one")
+    parser.add_argument("--start-from", type=Path, default=None, metavar="RUN_FOLDER",
+                        help="warm-start from this trained run's model (e.g. data/models/tts-quick-speaker)")
     parser.add_argument("--epochs", type=int, default=None, help="TTS epochs (default: the recipe's)")
     parser.add_argument("--every", type=int, default=None, help="score every this many epochs (default: 4 points)")
     parser.add_argument("--sentences", type=int, default=None, help="test sentences per speaker (default: n_eval)")
+    parser.add_argument("--corpus", type=Path, default=None, metavar="FOLDER",
+                        help="train and test on this corpus (a build_corpus folder, e.g. with more sentences) "
+                             "instead of DATA_DIR/corpus-<profile>")
+    parser.add_argument("--held-out", action="store_true",
+                        help="score the held-out sentences (in no corpus) instead of the test split")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="change a field of the recipe (TTSRecipe), e.g. learning_rate=0.004; repeatable")
     parser.add_argument("--plot", nargs="+", type=Path, metavar="CURVE_JSON",
@@ -69,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from voicelab.evaluation.tables import format_table
     from voicelab.evaluation.tts import results_table
     from voicelab.recipes import tts
+    from voicelab.train import load_run
 
     keras.utils.set_random_seed(0)
     r = dataclasses.replace(tts.recipe(args.profile), emotions="emotions" in args.variant,
@@ -77,33 +93,46 @@ def main(argv: list[str] | None = None) -> int:
         n = len(read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl").emotions)
         r = dataclasses.replace(r, align_epochs=math.ceil(r.align_epochs / n), tts_epochs=math.ceil(r.tts_epochs / n))
     if args.epochs:
-        r = dataclasses.replace(r, tts_epochs=args.epochs)
+        r = dataclasses.replace(r, tts_epochs=args.epochs, reference_epochs=args.epochs)
     changes = dict(_field_value(r, item) for item in args.set)
     r = dataclasses.replace(r, **changes)
-    every = args.every or max(r.tts_epochs // 4, 1)
-    data = tts.prepare(r, data_dir=args.data_dir)
+    epochs = r.reference_epochs if args.voice == "reference" and r.reference_epochs else r.tts_epochs
+    every = args.every or max(epochs // 4, 1)
+    data = tts.prepare(r, data_dir=args.data_dir,
+                       corpus=read_manifest(args.corpus / "manifest.jsonl") if args.corpus else None)
+    test = tts.held_out_set(r, data.speakers, data_dir=args.data_dir) if args.held_out else data.test
+    n_eval = args.sentences or (r.n_held_out if args.held_out else None)
     models = args.data_dir / "models" / "-".join(["curve", r.variant.replace("+", "-"),
+                                                   *([args.corpus.name] if args.corpus else []),
+                                                   *(["held-out"] if args.held_out else []),
+                                                   *(["reference"] if args.voice == "reference" else []),
+                                                   *(["warm"] if args.start_from else []),
                                                    *(f"{k}={v}" for k, v in changes.items())])
     seed = tts.recipe(args.profile)   # notebook 02's aligner, trained on the neutral clips, aligns every variant
-    seed_data = data if r.variant == "seed" else tts.prepare(seed, data_dir=args.data_dir)
+    seed_data = data if r.variant == "seed" and not args.corpus else tts.prepare(seed, data_dir=args.data_dir)
     aligner = tts.train_or_load_aligner(seed, seed_data, models_dir=args.data_dir / "models", verbose=0)
     judge, transcripts = metrics.Transcriber(), {}
 
     def score(model) -> dict:
-        result = tts.evaluate(r, {"speaker": model}, test=data.test, speakers=data.speakers,
-                              emotions=data.emotions, n_eval=args.sentences, transcriber=judge,
-                              truth_transcripts=transcripts)["speaker"]
+        result = tts.evaluate(r, {args.voice: model}, test=test, speakers=data.speakers,
+                              references=tts.references(data), emotions=data.emotions, n_eval=n_eval,
+                              transcriber=judge, truth_transcripts=transcripts)[args.voice]
         average = results_table(result)[-1]
         return {k: round(average[k], 4) for k in ("mcd", "wer_synth", "wer_truth", "wer_ratio", "similarity")}
 
-    curve = tts.LearningCurve(score, every=every, start_minutes=aligner.seconds / 60)
-    run = tts.train_or_load_tts(r, data, "speaker", durations=tts.durations(aligner.model, data), models_dir=models,
-                                retrain=True, verbose=0, callbacks=[curve])
-    result = {"variant": r.variant, "changes": changes, "recipe": dataclasses.asdict(r), "aligner_seconds": aligner.seconds,
+    source = load_run(args.start_from) if args.start_from else None   # its minutes count too
+    curve = tts.LearningCurve(score, every=every, start_minutes=(aligner.seconds + (source.seconds if source else 0)) / 60)
+    run = tts.train_or_load_tts(r, data, args.voice, durations=tts.durations(aligner.model, data), models_dir=models,
+                                retrain=True, verbose=0, callbacks=[curve], start_from=source and source.model)
+    result = {"variant": r.variant, "voice": args.voice, "start_from": str(args.start_from or ""),
+              "corpus": str(args.corpus or ""), "held_out": args.held_out,
+              "source_seconds": source.seconds if source else 0, "changes": changes,
+              "recipe": dataclasses.asdict(r), "aligner_seconds": aligner.seconds,
               "tts_seconds": run.seconds, "points": curve.points}
     (models / "curve.json").write_text(json.dumps(result, indent=1, default=str))
-    print(f"{r.variant} {changes or ''}: aligner {aligner.seconds:.0f} s, speaker-id TTS {run.seconds:.0f} s "
-          f"({r.tts_epochs} epochs of {len(data.batches['train'])} batches)")
+    print(f"{r.variant} {changes or ''}: aligner {aligner.seconds:.0f} s, {args.voice} TTS {run.seconds:.0f} s "
+          f"({run.info['epochs']} epochs of {len(data.batches['train'])} batches"
+          f"{', warm-started from ' + str(args.start_from) if args.start_from else ''})")
     print(format_table(curve.points))
     last = curve.points[-1]
     print(f"final ({r.variant}, {last['minutes']:.1f} min of training): WER ratio {last['wer_ratio']:.2f}, "
@@ -113,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _label(result: dict) -> str:
     """``"seed recipe, dropout 0.1, 28 epochs"`` for a curve.json."""
-    r = result["recipe"]
+    r, reference = result["recipe"], result.get("voice") == "reference"
     changes = "".join(f", {k}={v}" for k, v in result["changes"].items() if k != "dropout")
-    return f"{result['variant']} recipe, dropout {r['dropout']}{changes}, {r['tts_epochs']} epochs"
+    voice = (", reference encoder" if reference else "") + (", warm start" if result.get("start_from") else "")
+    epochs = r.get("reference_epochs") if reference and r.get("reference_epochs") else r["tts_epochs"]
+    return f"{result['variant']} recipe{voice}, dropout {r['dropout']}{changes}, {epochs} epochs"
 
 
 def plot_curves(files: list[Path], out: Path) -> int:

@@ -26,6 +26,7 @@ from voicelab.models.tts import (
     build_tts,
     length_regulate,
     synthesize_mel,
+    warm_start,
 )
 
 pytestmark = [pytest.mark.backend, pytest.mark.usefixtures("one_torch_thread")]
@@ -89,6 +90,8 @@ def test_config_defaults_and_errors():
         TTSConfig(n_speakers=0)
     with pytest.raises(ParameterError, match="dropout=1.0"):
         TTSConfig(dropout=1.0)
+    with pytest.raises(ParameterError, match="mel_loss='l3'"):
+        TTSConfig(mel_loss="l3")
     with pytest.raises(ParameterError, match="AudioConfig"):
         build_tts(TTSConfig(**TINY), {"n_mels": 8})
 
@@ -170,10 +173,10 @@ def test_losses_ignore_padding():
 
 
 # ----------------------------------------------------------------- training
-@pytest.mark.parametrize("voice", ["speaker", "reference"])
-def test_overfits_one_batch(voice, rng):
+@pytest.mark.parametrize("voice,mel_loss", [("speaker", "mse+mae"), ("reference", "mse+mae"), ("speaker", "mae")])
+def test_overfits_one_batch(voice, mel_loss, rng):
     keras.utils.set_random_seed(1)
-    model = build_tts(TTSConfig(voice=voice, **TINY), AUDIO, learning_rate=3e-3)
+    model = build_tts(TTSConfig(voice=voice, mel_loss=mel_loss, **TINY), AUDIO, learning_rate=3e-3)
     batch = make_batch(rng, [6, 5, 3, 4])
     first = model.train_on_batch(batch, return_dict=True)
     for _ in range(60):
@@ -195,6 +198,67 @@ def test_a_convolution_only_decoder_overfits_saves_and_loads(rng, tmp_path):
     assert again.config.decoder_lstm is False and again.config.decoder_blocks == 4
     np.testing.assert_allclose(numpy(again(batch, training=False)["mel"]), numpy(model(batch, training=False)["mel"]),
                                atol=1e-5)
+
+
+# ----------------------------------------------------------------- warm start and schedules
+def test_warm_start_copies_the_shared_parts_and_leaves_the_new_ones(rng):
+    keras.utils.set_random_seed(2)
+    source = build_tts(TTSConfig(**TINY), AUDIO)
+    source.train_on_batch(make_batch(rng, [6, 5, 3]))   # weights no fresh model has
+    keras.utils.set_random_seed(3)
+    model = build_tts(TTSConfig(voice="reference", **TINY), AUDIO)
+    fresh = [numpy(w).copy() for w in model.reference_encoder.weights]
+    assert warm_start(model, source) == ["encoder", "duration_predictor", "decoder"]
+    for part in ("encoder", "duration_predictor", "decoder"):
+        for new, old in zip(getattr(model, part).weights, getattr(source, part).weights, strict=True):
+            np.testing.assert_array_equal(numpy(new), numpy(old))
+    for new, before in zip(model.reference_encoder.weights, fresh, strict=True):
+        np.testing.assert_array_equal(numpy(new), before)
+
+
+def test_a_warm_started_emotion_model_speaks_as_its_source_whatever_the_emotion(rng):
+    """The layers that read the emotion get zeros for it: the source's output, until training moves them."""
+    keras.utils.set_random_seed(2)
+    source = build_tts(TTSConfig(**TINY), AUDIO)
+    source.train_on_batch(make_batch(rng, [6, 5, 3]))
+    model = build_tts(TTSConfig(**TINY, n_emotions=4), AUDIO)
+    assert warm_start(model, source) == ["encoder", "speaker_embedding", "duration_predictor", "decoder"]
+    mel, durations = synthesize_mel(source, [3, 5, 7, 2], speaker=1)
+    for emotion in range(4):
+        mel_e, durations_e = synthesize_mel(model, [3, 5, 7, 2], speaker=1, emotion=emotion)
+        np.testing.assert_array_equal(durations_e, durations)
+        np.testing.assert_allclose(mel_e, mel, atol=1e-5)
+    model.train_on_batch({**make_batch(rng, [6, 5, 3]), "emotion": np.array([1, 2, 3], "int32")})
+    moved = [synthesize_mel(model, [3, 5, 7, 2], speaker=1, emotion=e)[0] for e in (1, 2)]
+    assert np.abs(moved[0] - moved[1]).max() > 1e-4   # trained, the emotion is heard
+
+
+def test_warm_start_refuses_another_architecture():
+    source = build_tts(TTSConfig(**TINY), AUDIO)
+    with pytest.raises(ParameterError, match="decoder"):
+        warm_start(build_tts(TTSConfig(**TINY, decoder_lstm=False), AUDIO), source)
+    with pytest.raises(ParameterError, match="wider"):
+        warm_start(build_tts(TTSConfig(**{**TINY, "decoder_units": 24}), AUDIO), source)
+    with pytest.raises(ParameterError, match="two TTS models"):
+        warm_start(source, object())
+
+
+def test_a_cosine_schedule_trains_saves_and_loads(rng, tmp_path):
+    keras.utils.set_random_seed(1)
+    rate = keras.optimizers.schedules.CosineDecay(3e-3, 60, alpha=0.05)
+    model = build_tts(TTSConfig(**TINY), AUDIO, learning_rate=rate)
+    batch = make_batch(rng, [6, 5, 3, 4])
+    first = model.train_on_batch(batch, return_dict=True)
+    for _ in range(60):
+        last = model.train_on_batch(batch, return_dict=True)
+    assert last["mel_loss"] < first["mel_loss"] / 5, (first, last)
+    assert float(numpy(model.optimizer.learning_rate)) == pytest.approx(3e-3 * 0.05, rel=1e-3)
+    model.save(tmp_path / "cosine.keras")
+    again = keras.models.load_model(tmp_path / "cosine.keras")
+    np.testing.assert_allclose(numpy(again(batch, training=False)["mel"]), numpy(model(batch, training=False)["mel"]),
+                               atol=1e-5)
+    with pytest.raises(ParameterError, match="positive"):
+        build_tts(TTSConfig(**TINY), AUDIO, learning_rate=0.0)
 
 
 # ----------------------------------------------------------------- inference and saving

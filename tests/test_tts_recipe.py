@@ -69,3 +69,32 @@ def test_emotion_variance_variant_trains_and_speaks_every_emotion(smoke_corpus, 
     assert view.voice == f"{data.speakers[0]}, sad"
     with pytest.raises(ParameterError, match="pass their names as emotions="):
         tts_widget.tts_widget(run.model, speakers=data.speakers, config=r.audio)
+
+
+@pytest.mark.backend
+def test_reference_and_emotion_models_start_from_the_speaker_model(smoke_corpus, data_dir, tmp_path):
+    r = dataclasses.replace(tts.recipe("smoke"), align_epochs=1, tts_epochs=1, reference_epochs=2, cosine_decay=True)
+    data = tts.prepare(r, data_dir=data_dir)
+    keras.utils.set_random_seed(0)
+    aligner = tts.train_or_load_aligner(r, data, models_dir=tmp_path, verbose=0)
+    durations = tts.durations(aligner.model, data)
+    speaker = tts.train_or_load_tts(r, data, "speaker", durations=durations, models_dir=tmp_path, verbose=0)
+    assert speaker.info["epochs"] == 1 and speaker.info["config"]["warm_start"] is False
+    steps = len(data.batches["train"])
+    assert float(keras.ops.convert_to_numpy(speaker.model.optimizer.learning_rate)) < r.learning_rate   # decayed
+
+    reference = tts.train_or_load_tts(r, data, "reference", durations=durations, models_dir=tmp_path, verbose=0,
+                                      start_from=speaker.model)
+    assert reference.info["epochs"] == 2 and reference.info["steps"] == 2 * steps
+    assert reference.info["config"]["warm_start"] is True
+
+    emotional = r.emotion_variant()
+    emotion_data = tts.prepare(emotional, data_dir=data_dir)
+    emotion = tts.train_or_load_tts(emotional, emotion_data, "speaker", durations=tts.durations(aligner.model, emotion_data),
+                                    models_dir=tmp_path, verbose=0, start_from=speaker.model)
+    config = emotion.model.config
+    assert (config.mel_mean, config.mel_std) == (speaker.model.config.mel_mean, speaker.model.config.mel_std)
+    assert (emotion_data.mel_mean, emotion_data.mel_std) != (config.mel_mean, config.mel_std)   # every emotion's
+    with pytest.raises(ParameterError, match="start_from must be a trained TTS model"):
+        tts.train_or_load_tts(r, data, "reference", durations=durations, models_dir=tmp_path / "x",
+                              start_from=aligner.model)

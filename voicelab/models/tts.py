@@ -53,7 +53,7 @@ from voicelab.models.layers import (
     register,
     sequence_mask,
 )
-from voicelab.models.losses import duration_loss, masked_mel_loss, masked_symbol_mse
+from voicelab.models.losses import MEL_LOSSES, duration_loss, masked_mel_loss, masked_symbol_mse
 from voicelab.models.variance import VarianceAdaptor, VariancePredictor, symbol_means
 from voicelab.train import backend_steps
 
@@ -91,6 +91,8 @@ class TTSConfig:
     mel_mean, mel_std : float
         The decoder predicts ``(mel - mel_mean) / mel_std`` and the reference encoder
         reads the same normalised mel; set them from the training set.
+    mel_loss : {"mse+mae", "mae", "mse"}
+        The mel loss (:func:`voicelab.models.losses.masked_mel_loss`; the seed's is MSE + MAE).
     duration_loss_weight : float
         Weight of the duration loss against the mel loss.
     n_emotions, emotion_dim : int
@@ -128,6 +130,7 @@ class TTSConfig:
     dropout: float = 0.1
     mel_mean: float = -5.0
     mel_std: float = 2.0
+    mel_loss: str = "mse+mae"
     duration_loss_weight: float = 1.0
     n_emotions: int = 1
     emotion_dim: int = 16
@@ -149,6 +152,8 @@ class TTSConfig:
             is_int = field.type == "int" or field.name == "vocab_size"
             if is_int and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise ParameterError(f"{field.name}={value!r} must be a positive integer")
+        if self.mel_loss not in MEL_LOSSES:
+            raise ParameterError(f"mel_loss={self.mel_loss!r} must be one of {MEL_LOSSES}")
         if not 0.0 <= self.dropout < 1.0:
             raise ParameterError(f"dropout={self.dropout} must be in [0, 1)")
         if not self.mel_std > 0 or not self.pitch_std > 0:
@@ -407,9 +412,10 @@ class TTSModel(ConfiguredModel):
         return {**out, "mel": mel, "mel_before_postnet": before}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        mel_loss = masked_mel_loss(x["mel"], y_pred["mel_before_postnet"], x["mel_length"])
+        kind = self.config.mel_loss
+        mel_loss = masked_mel_loss(x["mel"], y_pred["mel_before_postnet"], x["mel_length"], kind)
         if self.config.postnet:
-            mel_loss = mel_loss + masked_mel_loss(x["mel"], y_pred["mel"], x["mel_length"])
+            mel_loss = mel_loss + masked_mel_loss(x["mel"], y_pred["mel"], x["mel_length"], kind)
         dur_loss = duration_loss(x["durations"], y_pred["log_durations"], x["token_length"])
         self.mel_loss_tracker.update_state(mel_loss)
         self.duration_loss_tracker.update_state(dur_loss)
@@ -473,21 +479,76 @@ class TTSModel(ConfiguredModel):
         self.built = True
 
 
-def build_tts(config: TTSConfig, audio_config: AudioConfig, *, learning_rate: float = 1e-3) -> TTSModel:
+def build_tts(config: TTSConfig, audio_config: AudioConfig, *, learning_rate=1e-3) -> TTSModel:
     """Build and compile the TTS model (Adam, global gradient norm clipped at 1).
 
     The model is built (weights created) here, so ``summary()``, ``BackupAndRestore``
     and saving work before the first ``fit``. XLA is off: batch shapes vary.
+    ``learning_rate`` is a number or a ``keras.optimizers.schedules.LearningRateSchedule``.
     """
     if not isinstance(config, TTSConfig) or not isinstance(audio_config, AudioConfig):
         raise ParameterError(f"build_tts needs a TTSConfig and an AudioConfig, got "
                              f"{type(config).__name__} and {type(audio_config).__name__}")
-    if not learning_rate > 0:
-        raise ParameterError(f"learning_rate={learning_rate} must be positive")
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) and not learning_rate > 0:
+        raise ParameterError(f"learning_rate={learning_rate} must be positive (or a LearningRateSchedule)")
     model = TTSModel(config, audio_config, name="tts")
     model.build()
     compile_for_fit(model, learning_rate)
     return model
+
+
+WARM_START_PARTS = ("encoder", "speaker_embedding", "duration_predictor", "decoder")
+
+
+def warm_start(model: TTSModel, source: TTSModel, parts=WARM_START_PARTS) -> list[str]:
+    """Copy ``source``'s trained weights into the matching parts of ``model``; the parts copied.
+
+    A part (an attribute such as ``"decoder"``) is copied when both models have it,
+    weight by weight in order. A weight of ``model`` that is wider along one axis than
+    the source's (a layer reading the voice and an emotion vector where the source read
+    the voice only) receives the source's weight in its leading slice and zeros in the
+    rest, so the warm-started model computes what the source did until training moves
+    the new weights. Every other part (a reference encoder, an emotion embedding, the
+    variance adaptor) keeps its fresh initialisation.
+
+    Example
+    -------
+    >>> from voicelab.dsp.features import AudioConfig
+    >>> cfg = TTSConfig(vocab_size=10, embed_dim=8, encoder_filters=8, encoder_units=4, voice_dim=4,
+    ...                 duration_filters=8, decoder_filters=8, decoder_units=4, postnet_filters=8)
+    >>> source = build_tts(cfg, AudioConfig(n_mels=16))
+    >>> model = build_tts(dataclasses.replace(cfg, voice="reference"), AudioConfig(n_mels=16))
+    >>> warm_start(model, source)
+    ['encoder', 'duration_predictor', 'decoder']
+    """
+    if not isinstance(model, TTSModel) or not isinstance(source, TTSModel):
+        raise ParameterError(f"warm_start needs two TTS models, got {type(model).__name__} and "
+                             f"{type(source).__name__}")
+    copied = []
+    for part in parts:
+        new, old = getattr(model, part, None), getattr(source, part, None)
+        if new is None or old is None:
+            continue
+        if len(new.weights) != len(old.weights):
+            raise ParameterError(f"warm_start: the {part} has {len(new.weights)} weights here and "
+                                 f"{len(old.weights)} in the source (a different architecture)")
+        for variable, value in zip(new.weights, old.weights):
+            variable.assign(_grown(ops.convert_to_numpy(value), tuple(variable.shape), f"{part}/{variable.path}"))
+        copied.append(part)
+    return copied
+
+
+def _grown(value: np.ndarray, shape: tuple, name: str) -> np.ndarray:
+    """``value`` in the leading slice of a zero array of ``shape`` (equal, or wider along one axis)."""
+    if value.shape == shape:
+        return value
+    wider = [axis for axis, (a, b) in enumerate(zip(value.shape, shape)) if a != b]
+    if len(value.shape) != len(shape) or len(wider) != 1 or shape[wider[0]] < value.shape[wider[0]]:
+        raise ParameterError(f"warm_start: {name} has shape {shape}, the source's {value.shape}: "
+                             "only one axis may be wider")
+    out = np.zeros(shape, value.dtype)
+    out[tuple(slice(0, n) for n in value.shape)] = value
+    return out
 
 
 def synthesize_mel(model: TTSModel, token_ids, *, speaker: int | None = None,
