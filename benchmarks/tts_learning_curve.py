@@ -145,6 +145,7 @@ def _label(result: dict) -> str:
     r, reference = result["recipe"], result.get("voice") == "reference"
     changes = "".join(f", {k}={v}" for k, v in result["changes"].items() if k != "dropout")
     voice = (", reference encoder" if reference else "") + (", warm start" if result.get("start_from") else "")
+    voice += f", corpus {Path(result['corpus']).name}" if result.get("corpus") else ""
     epochs = r.get("reference_epochs") if reference and r.get("reference_epochs") else r["tts_epochs"]
     return f"{result['variant']} recipe{voice}, dropout {r['dropout']}{changes}, {epochs} epochs"
 

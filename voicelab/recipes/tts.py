@@ -174,13 +174,12 @@ def recipe(profile: str) -> TTSRecipe:
     ``benchmarks/tts_learning_curve.py``): the speaker-id model underfits (its training
     sentences are hardly clearer than the test ones: ``benchmarks/tts_diagnosis.py``), so
     it trains for 42 epochs instead of the seed's 28 (WER ratio 1.70 against 2.06; 70
-    epochs reach 1.64; with the reference-encoder and emotion models the quick training
-    took 10.9 minutes on one 2-core machine, 22.6 on a slower one), and without dropout,
+    epochs reach 1.64), and without dropout,
     which regularises a model that does not overfit (at 28 epochs 2.06 without and 1.98
     with it on one machine, 2.01 and 2.21 on another: no difference beyond the run-to-run
     spread). A convolution-only decoder (2.34) and a wider model (1.95 at 28 epochs, in
     more minutes) did not pay for themselves. Neither did a learning rate decaying along a
-    cosine (1.94 at 42 epochs).
+    cosine (1.94 at 42 epochs) nor the absolute error alone as the mel loss (1.68).
 
     The reference-encoder and emotion models start from the speaker-id model
     (``start_from`` of :func:`train_or_load_tts`) and train for ``reference_epochs`` and
@@ -188,7 +187,9 @@ def recipe(profile: str) -> TTSRecipe:
     test sentences per speaker), the reference model reached a WER ratio of 1.79 on the
     same sentences in 12 epochs (2.6 minutes; from scratch it had trained 42 epochs, 7.9
     minutes) and the emotion model 1.74 on them, in neutral, in 4 epochs of every clip
-    (2.6 minutes; from scratch 8 epochs, 5 minutes).
+    (2.6 minutes; from scratch 8 epochs, 5 minutes). With them the quick training of
+    notebook 02 took 14.4 minutes on 2 cores (aligner 178 s, speaker-id model 385 s,
+    reference 147 s, emotion 152 s), on a machine where it had taken 22.6 from scratch.
 
     Example
     -------
