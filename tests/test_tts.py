@@ -181,7 +181,9 @@ def test_overfits_one_batch(voice, mel_loss, rng):
     first = model.train_on_batch(batch, return_dict=True)
     for _ in range(60):
         last = model.train_on_batch(batch, return_dict=True)
-    assert last["mel_loss"] < first["mel_loss"] / 5, (first, last)
+    # the absolute error alone falls as the error does; with the square added it falls faster
+    factor = 3 if mel_loss == "mae" else 5
+    assert last["mel_loss"] < first["mel_loss"] / factor, (first, last)
     assert last["duration_loss"] < first["duration_loss"] / 5, (first, last)
 
 
