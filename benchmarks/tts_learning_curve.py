@@ -96,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         r = dataclasses.replace(r, tts_epochs=args.epochs, reference_epochs=args.epochs)
     changes = dict(_field_value(r, item) for item in args.set)
     r = dataclasses.replace(r, **changes)
-    epochs = r.reference_epochs if args.voice == "reference" and r.reference_epochs else r.tts_epochs
-    every = args.every or max(epochs // 4, 1)
+    every = args.every or max(r.epochs_of(args.voice) // 4, 1)
     data = tts.prepare(r, data_dir=args.data_dir,
                        corpus=read_manifest(args.corpus / "manifest.jsonl") if args.corpus else None)
     test = tts.held_out_set(r, data.speakers, data_dir=args.data_dir) if args.held_out else data.test
@@ -111,22 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     seed = tts.recipe(args.profile)   # notebook 02's aligner, trained on the neutral clips, aligns every variant
     seed_data = data if r.variant == "seed" and not args.corpus else tts.prepare(seed, data_dir=args.data_dir)
     aligner = tts.train_or_load_aligner(seed, seed_data, models_dir=args.data_dir / "models", verbose=0)
-    judge, transcripts = metrics.Transcriber(), {}
+    judge, transcripts, references = metrics.Transcriber(), {}, tts.references(data)
 
     def score(model) -> dict:
         result = tts.evaluate(r, {args.voice: model}, test=test, speakers=data.speakers,
-                              references=tts.references(data), emotions=data.emotions, n_eval=n_eval,
+                              references=references, emotions=data.emotions, n_eval=n_eval,
                               transcriber=judge, truth_transcripts=transcripts)[args.voice]
         average = results_table(result)[-1]
         return {k: round(average[k], 4) for k in ("mcd", "wer_synth", "wer_truth", "wer_ratio", "similarity")}
 
     source = load_run(args.start_from) if args.start_from else None   # its minutes count too
-    curve = tts.LearningCurve(score, every=every, start_minutes=(aligner.seconds + (source.seconds if source else 0)) / 60)
+    start_minutes = (aligner.seconds + (source.seconds if source else 0)) / 60
+    curve = tts.LearningCurve(score, every=every, start_minutes=start_minutes)
     run = tts.train_or_load_tts(r, data, args.voice, durations=tts.durations(aligner.model, data), models_dir=models,
                                 retrain=True, verbose=0, callbacks=[curve], start_from=source and source.model)
     result = {"variant": r.variant, "voice": args.voice, "start_from": str(args.start_from or ""),
               "corpus": str(args.corpus or ""), "held_out": args.held_out,
-              "source_seconds": source.seconds if source else 0, "changes": changes,
+              "source_seconds": source.seconds if source else 0, "epochs": run.info["epochs"], "changes": changes,
               "recipe": dataclasses.asdict(r), "aligner_seconds": aligner.seconds,
               "tts_seconds": run.seconds, "points": curve.points}
     (models / "curve.json").write_text(json.dumps(result, indent=1, default=str))
@@ -146,7 +146,7 @@ def _label(result: dict) -> str:
     changes = "".join(f", {k}={v}" for k, v in result["changes"].items() if k != "dropout")
     voice = (", reference encoder" if reference else "") + (", warm start" if result.get("start_from") else "")
     voice += f", corpus {Path(result['corpus']).name}" if result.get("corpus") else ""
-    epochs = r.get("reference_epochs") if reference and r.get("reference_epochs") else r["tts_epochs"]
+    epochs = result.get("epochs", r["tts_epochs"])   # curves measured before run epochs were saved: speaker-id ones
     return f"{result['variant']} recipe{voice}, dropout {r['dropout']}{changes}, {epochs} epochs"
 
 

@@ -136,6 +136,16 @@ class TTSRecipe:
         added = [name for name, on in (("emotions", self.emotions), ("variance", self.variance)) if on]
         return "+".join(added) or "seed"
 
+    def epochs_of(self, voice: str) -> int:
+        """Epochs of the TTS model with ``voice``: ``reference_epochs`` (where set) or ``tts_epochs``.
+
+        Example
+        -------
+        >>> recipe("quick").epochs_of("speaker"), recipe("quick").epochs_of("reference")
+        (42, 12)
+        """
+        return self.reference_epochs if voice == "reference" and self.reference_epochs else self.tts_epochs
+
     def tts_learning_rate(self, steps: int):
         """Adam's rate for a TTS model trained ``steps`` steps: a number, or the cosine schedule.
 
@@ -305,7 +315,7 @@ def train_or_load_tts(r: TTSRecipe, data: TTSData, voice: str, *, durations: dic
                          else (data.mel_mean, data.mel_std))
     config = r.tts_config(voice, n_speakers=len(data.speakers), mel_mean=mel_mean, mel_std=mel_std,
                           n_emotions=len(data.emotions), pitch_mean=data.pitch_mean, pitch_std=data.pitch_std)
-    epochs = r.reference_epochs if voice == "reference" and r.reference_epochs else r.tts_epochs
+    epochs = r.epochs_of(voice)
 
     def build():
         model = build_tts(config, r.audio, learning_rate=r.tts_learning_rate(epochs * len(data.batches["train"])))
