@@ -2,7 +2,8 @@
 
 Loads ``DATA_DIR/models/tts-<profile>-<voice>/`` (speaker-id and reference-encoder
 models, whichever exist), synthesises the neutral test sentences of every speaker
-(Griffin-Lim, or the kit's vocoder with ``--vocoder kit``), and prints per speaker: mel
+(Griffin-Lim, the kit's vocoder with ``--vocoder kit``, or the kit's vocoder adapted to
+notebook 02's mels with ``--vocoder kit-adapted``), and prints per speaker: mel
 cepstral distortion against the recording, pocketsphinx WER on the synthetic speech and
 on the recordings and their ratio, and the resemblyzer speaker similarity. The recipe
 (``voicelab.recipes.tts``) is the notebook's, so are the sentences and the figures. The
@@ -12,6 +13,7 @@ the same flite voices; ``--sentences`` of them, default the recipe's ``n_held_ou
 
     python benchmarks/evaluate_tts.py --profile quick --data-dir data
     python benchmarks/evaluate_tts.py --profile quick --held-out --sentences 30
+    python benchmarks/evaluate_tts.py --profile quick --sentences 15 --voices speaker --vocoder kit-adapted
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="data", type=Path)
     parser.add_argument("--sentences", type=int, default=None,
                         help="test sentences per speaker (default: the recipe's n_eval, as the notebook)")
-    parser.add_argument("--vocoder", default="griffin-lim", choices=("griffin-lim", "kit"),
-                        help="Griffin-Lim (the recipe's iterations) or the kit's vocoder (notebook 03's)")
+    parser.add_argument("--vocoder", default="griffin-lim", choices=("griffin-lim", "kit", "kit-adapted"),
+                        help="Griffin-Lim (the recipe's iterations), the kit's vocoder (notebook 03's) or the "
+                             "kit's vocoder adapted to notebook 02's mels (notebook 03, section 12)")
     parser.add_argument("--held-out", action="store_true",
                         help="score the HELD_OUT sentences (in no corpus) instead of the test split")
     parser.add_argument("--voices", nargs="+", default=["speaker", "reference"],
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl")
     neutral = corpus.filter(emotion="neutral")
     test, train = neutral.filter(split="test"), neutral.filter(split="train")
-    vocoder = load_vocoder(args.profile, data_dir=args.data_dir) if args.vocoder == "kit" else None
+    vocoder = (load_vocoder(args.profile, data_dir=args.data_dir, adapted=args.vocoder == "kit-adapted")
+               if args.vocoder != "griffin-lim" else None)
     judge, transcripts, headline = metrics.Transcriber(), {}, []
     for voice in args.voices:
         if not is_trained(args.data_dir / "models" / f"tts-{args.profile}-{voice}"):

@@ -197,6 +197,25 @@ def test_segments_are_aligned(corpus):
     assert starts != [segments.segment(i, epoch=1)[2] for i in range(8)]
 
 
+def test_segments_pair_the_audio_with_given_mels(corpus):
+    plain = AudioSegments(corpus, segment_frames=16, batch_size=4, shuffle=False)
+    own = {u.id: plain.features.mel(u) for u in corpus}
+    given = {uid: mel + 1.0 for uid, mel in own.items()}   # any mel with the recording's frames
+    segments = AudioSegments(corpus, segment_frames=16, batch_size=4, shuffle=False, mels=given)
+    for row in range(4):
+        y, mel, start = segments.segment(row)
+        y_own, mel_own, start_own = plain.segment(row)
+        assert start == start_own
+        np.testing.assert_array_equal(y, y_own)   # the same audio window ...
+        np.testing.assert_array_equal(mel, mel_own + 1.0)   # ... with the given mel's frames
+    with pytest.raises(ParameterError, match="no mel for 1 utterances"):
+        AudioSegments(corpus, mels={uid: m for uid, m in list(given.items())[1:]})
+    first = corpus[0].id
+    short = {**given, first: given[first][:-1]}
+    with pytest.raises(ParameterError, match="frames of 80 mels"):
+        AudioSegments(Manifest([corpus[0]], corpus.root), batch_size=1, mels=short)[0]
+
+
 def test_short_utterances_are_padded_in_segments(corpus):
     shortest = min(corpus, key=lambda u: u.duration)
     frames = 1 + int(shortest.duration * 16000) // 256

@@ -133,6 +133,48 @@ def test_melgan_trains_in_two_phases_saves_then_loads(smoke_corpus, tmp_path):
                                atol=1e-5)
 
 
+@pytest.mark.backend
+def test_the_vocoder_adapts_to_a_tts_models_teacher_forced_mels(smoke_corpus, data_dir, tmp_path, capsys):
+    from voicelab.recipes import tts
+
+    t = dataclasses.replace(tts.recipe("smoke"), align_epochs=1, tts_epochs=1)
+    data = tts.prepare(t, data_dir=data_dir)
+    keras.utils.set_random_seed(0)
+    aligner = tts.train_or_load_aligner(t, data, models_dir=tmp_path / "models", verbose=0)
+    durations = tts.durations(aligner.model, data)
+    model = tts.train_or_load_tts(t, data, "speaker", durations=durations, models_dir=tmp_path / "models",
+                                  verbose=0).model
+    mels = tts.teacher_forced_mels(model, data, durations)
+    features_of = data.batches["train"].features
+    assert set(mels) == {u.id for u in data.train}
+    for utt in data.train:   # the recording's frames, the model's values
+        assert mels[utt.id].shape == features_of.mel(utt).shape
+    assert not np.allclose(mels[data.train[0].id], features_of.mel(data.train[0]), atol=0.5)
+    with pytest.raises(ParameterError, match="split='test'"):
+        tts.teacher_forced_mels(model, data, durations, split="test")
+
+    r = dataclasses.replace(recipe("smoke"), istft_plan=RegressionPlan(steps=2, batch_size=2, segment_frames=16),
+                            adapt_plan=RegressionPlan(steps=4, batch_size=2, segment_frames=16, steps_per_epoch=2,
+                                                      learning_rate=2e-4))
+    base = recipe_module.train_or_load_istft(r, data.train, models_dir=tmp_path / "models", verbose=0)
+    mel = np.full((8, r.istft.audio.n_mels), -5.0, np.float32)
+    before = keras.ops.convert_to_numpy(base.model(mel[None]))[0]
+    load_vocoder("smoke", data_dir=tmp_path, adapted=True)
+    out = capsys.readouterr().out
+    assert "no iSTFT vocoder adapted to notebook 02's mels in" in out and "vocoder: iSTFT vocoder from" in out
+    adapted = recipe_module.train_or_load_istft(r, data.train, mels=mels, start_from=base.model,
+                                                models_dir=tmp_path / "models", verbose=0)
+    assert adapted.folder.name == "istft-smoke-tts" and adapted.info["steps"] == 4
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(base.model(mel[None]))[0], before)   # base untouched
+    y = load_vocoder("smoke", data_dir=tmp_path, adapted=True)(mel)
+    assert "vocoder: iSTFT vocoder adapted to notebook 02's mels from" in capsys.readouterr().out
+    np.testing.assert_allclose(y, keras.ops.convert_to_numpy(adapted.model(mel[None]))[0], atol=1e-5)
+    assert np.abs(y - before).max() > 1e-6   # it trained
+    with pytest.raises(ParameterError, match="no mel for"):
+        recipe_module.train_or_load_istft(r, data.train, mels={}, start_from=base.model, models_dir=tmp_path / "other",
+                                          verbose=0)
+
+
 def test_the_istft_vocoder_trains_and_becomes_the_kits_vocoder(smoke_corpus, tmp_path, capsys):
     train = Manifest(list(smoke_corpus.filter(split="train", emotion="neutral"))[:4], smoke_corpus.root)
     r = dataclasses.replace(recipe("smoke"), istft_plan=RegressionPlan(steps=4, batch_size=2, segment_frames=16,
@@ -142,7 +184,7 @@ def test_the_istft_vocoder_trains_and_becomes_the_kits_vocoder(smoke_corpus, tmp
     assert "Griffin-Lim, 8 iterations. No trained neural vocoder" in capsys.readouterr().out
     assert gl(mel).shape == (8 * 256,)
     run = recipe_module.train_or_load_istft(r, train, models_dir=tmp_path / "models", snapshot_mels=mel[None],
-                                            verbose=0)
+                                          verbose=0)
     assert run.info["steps"] == 4 and run.info["epochs"] == 2 and len(run.audio) == 2
     # the losses and the audio snapshots share one TensorBoard writer: one event file
     assert len(list((tmp_path / "models" / "istft-smoke" / "logs").glob("events.out.tfevents.*"))) == 1

@@ -44,7 +44,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import keras
@@ -422,7 +422,12 @@ class AudioSegments(_ManifestDataset):
 
     Batches are dicts: ``audio`` float32 ``[B, segment_frames * hop_length]``, ``mel``
     float32 ``[B, segment_frames, n_mels]``, ``speaker`` and ``emotion`` int32 ``[B]``.
-    The other parameters are those of :class:`SpeechBatches`.
+
+    ``mels`` (utterance id -> ``[frames, n_mels]``) pairs each utterance's audio with
+    another mel of the same frames instead of its own, e.g. an acoustic model's
+    teacher-forced prediction (``voicelab.recipes.tts.teacher_forced_mels``), to adapt a
+    vocoder to what it will be given at synthesis time. Every utterance needs one. The
+    other parameters are those of :class:`SpeechBatches`.
 
     Example
     -------
@@ -446,6 +451,7 @@ class AudioSegments(_ManifestDataset):
         speakers: Sequence[str] | None = None,
         emotions: Sequence[str] | None = None,
         drop_remainder: bool = False,
+        mels: Mapping[str, np.ndarray] | None = None,
         **kwargs,
     ):
         if isinstance(segment_frames, bool) or not isinstance(segment_frames, int) or segment_frames < 1:
@@ -456,11 +462,21 @@ class AudioSegments(_ManifestDataset):
             max_seconds=max_seconds, cache_dir=cache_dir, map_fn=map_fn, speakers=speakers,
             emotions=emotions, drop_remainder=drop_remainder, **kwargs,
         )  # fmt: skip
+        missing = [u.id for u in self.manifest if u.id not in mels] if mels is not None else []
+        if missing:
+            raise ParameterError(f"mels has no mel for {len(missing)} utterances, e.g. {missing[:3]}")
+        self.mels = mels
 
     def segment(self, row: int, *, epoch: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """``(audio, mel, start_frame)``: the window of ``self.manifest[row]`` in ``epoch`` (default: this one)."""
         n, hop = self.segment_frames, self.config.hop_length
-        y, mel = self.features.load(self.manifest[row])
+        utt = self.manifest[row]
+        y, mel = self.features.load(utt)
+        if self.mels is not None:
+            own, mel = len(mel), np.asarray(self.mels[utt.id], dtype=np.float32)
+            if mel.shape != (own, self.config.n_mels):
+                raise ParameterError(f"mels[{utt.id!r}] has shape {mel.shape}: the recording has {own} frames "
+                                     f"of {self.config.n_mels} mels")
         rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, row])
         start = int(rng.integers(0, max(len(mel) - n, 0) + 1))
         mel = mel[start : start + n]

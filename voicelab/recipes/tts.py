@@ -9,6 +9,7 @@ imports the same recipe, so it rebuilds and scores exactly what the notebook tra
 - :func:`train_or_load_aligner`, :func:`durations`, :func:`train_or_load_tts`: the
   three trainings, each through :func:`voicelab.train.train_or_load`.
 - :func:`load_tts`: a trained TTS model and its speakers (notebook 03, benchmarks).
+- :func:`teacher_forced_mels`: a model's mels on the recordings' frames, for adapting a vocoder (notebook 03).
 - :func:`evaluate`: per-speaker MCD, WER ratio and similarity on the test sentences.
 
 Run folders: ``DATA_DIR/models/aligner-<profile>/`` and ``DATA_DIR/models/tts-<profile>-<voice>/``.
@@ -293,6 +294,25 @@ def durations(aligner, data: TTSData) -> dict:
     for batches in data.batches.values():
         out |= durations_by_id(aligner, batches)
     return out
+
+
+def teacher_forced_mels(model: TTSModel, data: TTSData, durations: dict, *, split: str = "train") -> dict[str, np.ndarray]:
+    """Utterance id -> ``model``'s log-mel of each clip of ``split``, decoded with the aligner's durations.
+
+    Teacher forcing gives the prediction exactly the recording's frames, so each predicted
+    mel lines up with the recording's audio: the pairs a vocoder adapts on
+    (``voicelab.recipes.vocoder.train_or_load_istft(..., start_from=, mels=)``) to render this model's smoother mels.
+    """
+    if split not in ("train", "valid"):
+        raise ParameterError(f"split={split!r}: the aligner's durations cover 'train' and 'valid'")
+    batches = DurationBatches(data.batches[split], durations, f0=model.config.variance)
+    mels = {}
+    for index in range(len(batches)):
+        batch = batches[index]
+        predicted = keras.ops.convert_to_numpy(model(batch, training=False)["mel"])
+        for row, utt in enumerate(batches.batches.utterances(index)):
+            mels[utt.id] = predicted[row, : batch["mel_length"][row]]
+    return mels
 
 
 def train_or_load_tts(r: TTSRecipe, data: TTSData, voice: str, *, durations: dict,

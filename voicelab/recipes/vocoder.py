@@ -14,17 +14,20 @@ notebook trained.
   with the mel pseudo-inverse as its magnitude prior, regression only (mel L1 +
   multi-resolution STFT + phase losses), AdamW with a cosine decay; the kit's
   **default vocoder**, chosen by measurement (notebook 03, README).
-- :func:`load_vocoder`: the kit's default vocoder for a profile, or Griffin-Lim with a
-  visible message when none is trained yet. Notebook 02 and the later notebooks use it.
+  ``start_from=`` and ``mels=`` adapt a trained one to notebook 02's (teacher-forced)
+  mels, so that it renders the acoustic model's smoother mels.
+- :func:`load_vocoder`: the kit's default vocoder for a profile (``adapted=True``: the
+  one adapted to notebook 02's mels), or Griffin-Lim with a visible message when none is
+  trained yet. Notebook 02 and the later notebooks use it.
 
-Run folders: ``DATA_DIR/models/istft-<profile>/``, ``DATA_DIR/models/melgan-<profile>/``
-(and ``...-ablation-<variant>/``).
+Run folders: ``DATA_DIR/models/istft-<profile>/``, ``.../istft-<profile>-tts/``,
+``DATA_DIR/models/melgan-<profile>/`` (and ``...-ablation-<variant>/``).
 
 Example
 -------
 >>> r = recipe("quick")
->>> r.model.generator_channels, r.plan.steps, r.plan.warmup_steps, r.istft_plan.steps
-(256, 700, 600, 3000)
+>>> r.model.generator_channels, r.plan.steps, r.plan.warmup_steps, r.istft_plan.steps, r.adapt_plan.steps
+(256, 600, 500, 3000, 300)
 """
 
 from __future__ import annotations
@@ -156,6 +159,9 @@ class VocoderRecipe:
         The default vocoder's network and loss weights.
     istft_plan : RegressionPlan
         Its budget.
+    adapt_plan : RegressionPlan
+        The budget of adapting the trained iSTFT vocoder to an acoustic model's mels
+        (:func:`train_or_load_istft` with ``start_from``): fewer steps, a lower learning rate.
     jit_compile : bool or "auto"
         Keras's XLA switch: compiling pays off only over many steps.
     run_eagerly : bool
@@ -170,6 +176,7 @@ class VocoderRecipe:
     n_eval: int
     istft: ISTFTVocoderConfig = ISTFTVocoderConfig()
     istft_plan: RegressionPlan = RegressionPlan(steps=2, batch_size=2, segment_frames=16)
+    adapt_plan: RegressionPlan = RegressionPlan(steps=2, batch_size=2, segment_frames=16, learning_rate=2e-4)
     jit_compile: bool | str = "auto"
     run_eagerly: bool = False
 
@@ -183,6 +190,11 @@ class VocoderRecipe:
         """The default vocoder's run folder name, ``istft-<profile>``."""
         return f"istft-{self.profile}"
 
+    @property
+    def adapted_name(self) -> str:
+        """The run folder of the iSTFT vocoder adapted to notebook 02's mels, ``istft-<profile>-tts``."""
+        return f"istft-{self.profile}-tts"
+
     def ablation(self, variant: str) -> VocoderRecipe:
         """The same recipe for an ablation run: ``variant`` losses, GAN steps only."""
         return dataclasses.replace(
@@ -193,9 +205,12 @@ class VocoderRecipe:
 def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe:
     """Notebook 03's recipe: tiny (smoke), CPU-sized (quick) or GPU-sized (full).
 
-    ``quick`` fits the 15-minute CPU budget: the iSTFT vocoder 3000 steps (about 0.17 s a
-    step on 2 quiet cores), MelGAN 600 warm-up and 100 GAN steps (the ablation, off by
-    default in the notebook, adds 2 x 200 GAN steps).
+    ``quick`` fits the 15-minute CPU budget: the iSTFT vocoder 3000 steps (about 0.2 s a
+    step on 2 quiet cores), its adaptation to notebook 02's mels 300 more, MelGAN 500
+    warm-up and 100 GAN steps (the ablation, off by default in the notebook, adds 2 x 200
+    GAN steps). Adapting for 300 steps did as well as for 600 (notebook 02's quick
+    speaker-id model, 15 test sentences per speaker: MCD 6.57 and 6.58 dB, similarity
+    0.873 both, WER ratio 1.72 and 1.69; notebook 03, section 12).
 
     Example
     -------
@@ -214,7 +229,7 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
     )
     plan = pick(profile,
                 smoke=TrainingPlan(steps=2, batch_size=2, segment_frames=16, warmup_steps=1),
-                quick=TrainingPlan(steps=700, batch_size=4, segment_frames=32, warmup_steps=600),
+                quick=TrainingPlan(steps=600, batch_size=4, segment_frames=32, warmup_steps=500),
                 # full: sized for the 8-minute GPU budget with the iSTFT vocoder's run (an
                 # estimate, not yet timed on a GPU); the paper trained for millions of steps
                 full=TrainingPlan(steps=5_000, batch_size=16, segment_frames=32, warmup_steps=2_000,
@@ -231,6 +246,11 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
                         smoke=RegressionPlan(steps=2, batch_size=2, segment_frames=16),
                         quick=RegressionPlan(steps=3000, batch_size=16, segment_frames=32),
                         full=RegressionPlan(steps=12_000, batch_size=32, segment_frames=64, steps_per_epoch=500)),
+        adapt_plan=pick(profile,
+                        smoke=RegressionPlan(steps=2, batch_size=2, segment_frames=16, learning_rate=2e-4),
+                        quick=RegressionPlan(steps=300, batch_size=16, segment_frames=32, learning_rate=2e-4),
+                        full=RegressionPlan(steps=2_000, batch_size=32, segment_frames=64, learning_rate=2e-4,
+                                            steps_per_epoch=500)),
         jit_compile=pick(profile, smoke=False, quick="auto", full="auto"),
         run_eagerly=profile == "smoke",
     )
@@ -279,39 +299,57 @@ def train_or_load_istft(
     cache_dir: str | os.PathLike | None = None,
     verbose: int | str = "auto",
     callbacks=(),
+    start_from: keras.Model | None = None,
+    mels: dict | None = None,
 ) -> Run:
     """The kit's default vocoder (iSTFT head) of recipe ``r``, trained on ``corpus`` or loaded.
 
     The run folder is ``models_dir/<name>`` (default ``r.istft_name``,
     ``istft-<profile>``); its ``model.keras`` is the plain (uncompiled) network
     ``[B, frames, n_mels] -> [B, frames * hop]``.
+
+    ``mels`` (utterance id -> mel of the recording's frames) pairs each recording of
+    ``corpus`` with that mel instead of its own. With ``start_from`` (a trained iSTFT
+    vocoder) the run goes on from its weights for ``r.adapt_plan`` (fewer steps, a lower
+    rate), by default in ``r.adapted_name`` (``istft-<profile>-tts``). Both together adapt
+    the vocoder to an acoustic model: ``mels`` its teacher-forced predictions
+    (:func:`voicelab.recipes.tts.teacher_forced_mels`), so that the vocoder learns the
+    audio that the model's smoother mels stand for, as Tacotron 2's WaveNet and
+    HiFi-GAN's fine-tuning did.
     """
+    plan = r.istft_plan if start_from is None else r.adapt_plan
+
     def build() -> keras.Model:
-        model = build_istft_vocoder(r.istft)
-        model.compile(optimizer=r.istft_plan.optimizer(), loss=vocoder_loss(r.istft), jit_compile=r.jit_compile,
+        if start_from is None:
+            model = build_istft_vocoder(r.istft)
+        else:
+            model = keras.models.clone_model(start_from)
+            model.set_weights(start_from.get_weights())
+        model.compile(optimizer=plan.optimizer(), loss=vocoder_loss(r.istft), jit_compile=r.jit_compile,
                       run_eagerly=r.run_eagerly)
         return model
 
+    default_name = r.istft_name if start_from is None else r.adapted_name
     return _train_on_windows(
-        r, Path(models_dir) / (name or r.istft_name), corpus, audio=r.istft.audio, plan=r.istft_plan, build=build,
-        stages=lambda steps_per_epoch: {"epochs": _epochs(r.istft_plan.steps, steps_per_epoch)},
+        r, Path(models_dir) / (name or default_name), corpus, audio=r.istft.audio, plan=plan, build=build,
+        stages=lambda steps_per_epoch: {"epochs": _epochs(plan.steps, steps_per_epoch)},
         export=lambda m: keras.Model(m.inputs, m.outputs, name=m.name),   # the network, without its loss
         retrain=retrain, seed=seed, snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose,
-        callbacks=callbacks)
+        callbacks=callbacks, mels=mels)
 
 
 def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio: AudioConfig, plan, build,
-                      stages, export, retrain, seed, snapshot_mels, cache_dir, verbose, callbacks) -> Run:
+                      stages, export, retrain, seed, snapshot_mels, cache_dir, verbose, callbacks, mels=None) -> Run:
     """What both vocoders' training shares: aligned windows, the run folder, checkpoints, the guard.
 
     ``audio`` is the network's own ``AudioConfig``; ``stages(steps_per_epoch)`` gives
-    ``train_or_load``'s ``epochs=`` or ``phases=``.
+    ``train_or_load``'s ``epochs=`` or ``phases=``; ``mels`` replaces the recordings' mels.
     """
     if is_trained(folder) and not retrain:
         return load_run(folder)
     segments = AudioSegments(corpus, config=audio, segment_frames=plan.segment_frames,
                              batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
-                             drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]))
+                             drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]), mels=mels)
     steps_per_epoch = steps_per_epoch_for(len(segments), min(plan.steps, plan.steps_per_epoch))
     return train_run(
         folder, build=build, train=segments, **stages(steps_per_epoch), steps_per_epoch=steps_per_epoch,
@@ -344,22 +382,29 @@ def unseen_recordings(config: AudioConfig = AudioConfig(), *, voices=UNSEEN_VOIC
 
 
 def load_vocoder(profile: str, *, data_dir: str | os.PathLike, config: AudioConfig = AudioConfig(),
-                 n_iter: int | None = None, quiet: bool = False) -> Vocoder:
+                 n_iter: int | None = None, quiet: bool = False, adapted: bool = False) -> Vocoder:
     """The kit's vocoder for ``profile``: notebook 03's trained iSTFT vocoder, else Griffin-Lim.
 
     When ``DATA_DIR/models/istft-<profile>/`` holds no finished run, it says so (unless
     ``quiet``) and returns Griffin-Lim with the recipe's ``gl_iters`` (or ``n_iter``).
+    ``adapted=True`` asks for the one adapted to notebook 02's mels, for text-to-speech
+    (``istft-<profile>-tts``: :func:`train_or_load_istft` with ``start_from``); where
+    there is none, it says so and goes on as without it.
     """
     r = recipe(profile, audio=config)
-    folder = Path(data_dir) / "models" / r.istft_name
-    if is_trained(folder):
-        run = load_run(folder)
-        if not quiet:
-            print(f"vocoder: iSTFT vocoder from {folder} ({run.info['steps']} steps, "
-                  f"{run.seconds:.0f} s of training)")
-        return neural_vocoder(run.model, config)
+    models = Path(data_dir) / "models"
+    candidates = [(models / r.adapted_name, "iSTFT vocoder adapted to notebook 02's mels")] if adapted else []
+    candidates.append((models / r.istft_name, "iSTFT vocoder"))
+    for folder, what in candidates:
+        if is_trained(folder):
+            run = load_run(folder)
+            if not quiet:
+                print(f"vocoder: {what} from {folder} ({run.info['steps']} steps, {run.seconds:.0f} s of training)")
+            return neural_vocoder(run.model, config)
+        if not quiet and folder.name == r.adapted_name:
+            print(f"vocoder: no {what} in {folder} (notebook 03, section 12 trains it)")
     iters = n_iter or r.gl_iters
     if not quiet:
-        print(f"vocoder: Griffin-Lim, {iters} iterations. No trained neural vocoder in {folder}: "
+        print(f"vocoder: Griffin-Lim, {iters} iterations. No trained neural vocoder in {models / r.istft_name}: "
               f"run notebooks/03_melgan_vocoder.ipynb with PROFILE={profile!r} for the kit's one")
     return griffin_lim_vocoder(config, n_iter=iters)
