@@ -296,12 +296,14 @@ def durations(aligner, data: TTSData) -> dict:
     return out
 
 
-def teacher_forced_mels(model: TTSModel, data: TTSData, durations: dict, *, split: str = "train") -> dict[str, np.ndarray]:
+def teacher_forced_mels(model: TTSModel, data: TTSData, durations: dict, *,
+                        split: str = "train") -> dict[str, np.ndarray]:
     """Utterance id -> ``model``'s log-mel of each clip of ``split``, decoded with the aligner's durations.
 
     Teacher forcing gives the prediction exactly the recording's frames, so each predicted
     mel lines up with the recording's audio: the pairs a vocoder adapts on
-    (``voicelab.recipes.vocoder.train_or_load_istft(..., start_from=, mels=)``) to render this model's smoother mels.
+    (``voicelab.recipes.vocoder.train_or_load_istft(..., start_from=, mels=)``) to render
+    this model's smoother mels.
     """
     if split not in ("train", "valid"):
         raise ParameterError(f"split={split!r}: the aligner's durations cover 'train' and 'valid'")
