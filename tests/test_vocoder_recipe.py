@@ -184,7 +184,7 @@ def test_the_istft_vocoder_trains_and_becomes_the_kits_vocoder(smoke_corpus, tmp
     assert "Griffin-Lim, 8 iterations. No trained neural vocoder" in capsys.readouterr().out
     assert gl(mel).shape == (8 * 256,)
     run = recipe_module.train_or_load_istft(r, train, models_dir=tmp_path / "models", snapshot_mels=mel[None],
-                                          verbose=0)
+                                            verbose=0)
     assert run.info["steps"] == 4 and run.info["epochs"] == 2 and len(run.audio) == 2
     # the losses and the audio snapshots share one TensorBoard writer: one event file
     assert len(list((tmp_path / "models" / "istft-smoke" / "logs").glob("events.out.tfevents.*"))) == 1
