@@ -24,7 +24,10 @@ from voicelab.models.tts import (
     TextEncoder,
     TTSConfig,
     build_tts,
+    fold_frames,
     length_regulate,
+    symbol_positions,
+    unfold_frames,
     synthesize_mel,
     warm_start,
 )
@@ -200,6 +203,49 @@ def test_a_convolution_only_decoder_overfits_saves_and_loads(rng, tmp_path):
     assert again.config.decoder_lstm is False and again.config.decoder_blocks == 4
     np.testing.assert_allclose(numpy(again(batch, training=False)["mel"]), numpy(model(batch, training=False)["mel"]),
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("n_frames", [6, 7, 8])
+def test_folded_frames_unfold_to_the_same_frames(n_frames, rng):
+    x = rng.normal(size=(2, n_frames, 3)).astype("float32")
+    folded = numpy(fold_frames(x, 3))
+    assert folded.shape == (2, -(-n_frames // 3), 9)
+    np.testing.assert_array_equal(folded[:, 0, 3:6], x[:, 1])          # frame 1 is step 0's second
+    np.testing.assert_array_equal(numpy(unfold_frames(folded, 3, n_frames)), x)
+
+
+def test_symbol_positions_rise_through_each_symbol(rng):
+    batch = make_batch(rng, [5, 3])
+    _, alignment = length_regulate(np.ones((2, 5, 1), "float32"), batch["durations"], batch["mel"].shape[1])
+    positions = numpy(symbol_positions(batch["durations"], alignment))[..., 0]
+    for b in range(2):
+        d = batch["durations"][b, :batch["token_length"][b]]
+        expected = np.concatenate([(np.arange(n) + 0.5) / n for n in d])
+        np.testing.assert_allclose(positions[b, :d.sum()], expected, rtol=1e-6)
+        assert not positions[b, d.sum():].any()
+
+
+@pytest.mark.parametrize("options", [{"decoder_reduction": 2}, {"decoder_reduction": 3, "symbol_position": True}])
+def test_a_folding_decoder_ignores_padding_overfits_saves_and_loads(options, rng, tmp_path):
+    keras.utils.set_random_seed(1)
+    model = build_tts(TTSConfig(**TINY, **options), AUDIO, learning_rate=3e-3)
+    batch = make_batch(rng, [6, 5, 3, 4])
+    out = numpy(model(batch, training=False)["mel"])
+    for b in range(4):   # odd and even lengths: a last step half real, half padding
+        f = batch["mel_length"][b]
+        np.testing.assert_allclose(out[b, :f], numpy(model(item(batch, b), training=False)["mel"])[0], atol=1e-5)
+        np.testing.assert_array_equal(out[b, f:], model.config.mel_mean)   # zero before de-normalising
+    first = model.train_on_batch(batch, return_dict=True)
+    for _ in range(60):
+        last = model.train_on_batch(batch, return_dict=True)
+    assert last["mel_loss"] < first["mel_loss"] / 5, (first, last)
+    model.save(tmp_path / "folded.keras")
+    again = keras.models.load_model(tmp_path / "folded.keras")
+    assert again.config == model.config
+    np.testing.assert_allclose(numpy(again(batch, training=False)["mel"]), numpy(model(batch, training=False)["mel"]),
+                               atol=1e-5)
+    mel, durations = synthesize_mel(again, [2, 4, 6], speaker=1)
+    assert mel.shape == (durations.sum(), N_MELS) and np.isfinite(mel).all()
 
 
 # ----------------------------------------------------------------- warm start and schedules

@@ -11,6 +11,14 @@ The model is non-autoregressive (FastSpeech-like) and small enough to read in on
     length_regulate(h, durations) -> one row per mel frame                     [B, F, C]
     Decoder (3 conv blocks, BiLSTM, linear, optional postnet) -> log-mel       [B, F, n_mels]
 
+Two options make the decoder's work lighter or its input richer (both off in the seed):
+``decoder_reduction=r`` folds ``r`` frames into one decoder step, so the conv blocks
+and the BiLSTM run over ``F / r`` steps and the linear layer writes ``r`` frames at once
+(Tacotron's reduction factor; the postnet still sees every frame), and
+``symbol_position=True`` tells every frame where it stands inside its symbol, from 0 at
+the symbol's first frame to 1 at its last, so that the decoder need not count repeated
+rows to shape a transition.
+
 Training uses the aligner's durations (:mod:`voicelab.models.align`); inference uses the
 predicted ones, scaled by a speed factor. Mels are time-major natural-log mels
 ``[frames, n_mels]`` as :mod:`voicelab.dsp.features` makes them.
@@ -106,6 +114,13 @@ class TTSConfig:
         The pitch target is ``(log(f0) - pitch_mean) / pitch_std``; set from the training set.
     variance_loss_weight : float
         Weight of the pitch and energy losses.
+    decoder_reduction : int
+        Frames per decoder step (1: every frame its own step). With ``r > 1`` the decoder's
+        conv blocks and BiLSTM run over ``ceil(F / r)`` steps, each reading ``r`` frames side
+        by side, and its linear layer writes ``r`` frames per step (:func:`fold_frames`).
+    symbol_position : bool
+        Append to every length-regulated frame its position inside its symbol
+        (:func:`symbol_positions`): one more input channel of the decoder.
     """
 
     vocab_size: int | None = None
@@ -139,6 +154,8 @@ class TTSConfig:
     pitch_mean: float = 5.0
     pitch_std: float = 0.3
     variance_loss_weight: float = 1.0
+    decoder_reduction: int = 1
+    symbol_position: bool = False
 
     def __post_init__(self) -> None:
         if self.vocab_size is None:
@@ -163,6 +180,11 @@ class TTSConfig:
     def symbol_width(self) -> int:
         """Channels of a symbol's vector after the voice (and emotion) are appended."""
         return 2 * self.encoder_units + self.voice_dim + (self.emotion_dim if self.n_emotions > 1 else 0)
+
+    @property
+    def decoder_width(self) -> int:
+        """Channels of a length-regulated frame: the symbol's vector, plus its position inside the symbol."""
+        return self.symbol_width + int(self.symbol_position)
 
 
 def length_regulate(x, durations, n_frames):
@@ -190,6 +212,48 @@ def length_regulate(x, durations, n_frames):
                              ops.less(frames, ends[:, None, :]))
     alignment = ops.cast(inside, x.dtype)
     return ops.matmul(alignment, x), alignment
+
+
+def symbol_positions(durations, alignment):
+    """Where each frame stands inside its symbol: ``(k + 0.5) / d`` for the ``k``-th of ``d`` frames.
+
+    ``durations [B, L]`` and the ``alignment [B, F, L]`` of :func:`length_regulate`;
+    returns ``[B, F, 1]``, 0 on frames past the last symbol.
+
+    Example
+    -------
+    >>> d = np.array([[2, 1, 4]])
+    >>> _, a = length_regulate(np.ones((1, 3, 1), "float32"), d, 8)
+    >>> np.round(ops.convert_to_numpy(symbol_positions(d, a))[0, :, 0], 3).tolist()
+    [0.25, 0.75, 0.5, 0.125, 0.375, 0.625, 0.875, 0.0]
+    """
+    d = ops.cast(durations, alignment.dtype)
+    starts = ops.cumsum(d, axis=1) - d
+    frame = ops.cast(ops.arange(ops.shape(alignment)[1]), alignment.dtype)[None, :]
+    start = ops.einsum("bfl,bl->bf", alignment, starts)
+    length = ops.einsum("bfl,bl->bf", alignment, d)
+    inside = ops.sum(alignment, axis=-1)
+    return ((frame - start + 0.5) / ops.maximum(length, 1.0) * inside)[..., None]
+
+
+def fold_frames(x, r: int):
+    """``[B, F, C] -> [B, ceil(F / r), r * C]``: ``r`` consecutive frames side by side (zero-padded at the end).
+
+    Example
+    -------
+    >>> x = np.arange(5, dtype="float32").reshape(1, 5, 1)
+    >>> ops.convert_to_numpy(fold_frames(x, 2))[0].tolist()
+    [[0.0, 1.0], [2.0, 3.0], [4.0, 0.0]]
+    """
+    pad = (-ops.shape(x)[1]) % r
+    x = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
+    return ops.reshape(x, (ops.shape(x)[0], -1, r * x.shape[-1]))
+
+
+def unfold_frames(x, r: int, n_frames):
+    """The inverse of :func:`fold_frames`: ``[B, T, r * C] -> [B, n_frames, C]`` (``n_frames <= r * T``)."""
+    x = ops.reshape(x, (ops.shape(x)[0], -1, x.shape[-1] // r))
+    return x[:, :n_frames]
 
 
 @register
@@ -263,24 +327,29 @@ class DurationPredictor(VariancePredictor):
 class Decoder(layers.Layer):
     """``blocks`` conv blocks -> BiLSTM (unless ``lstm=False``) -> linear to ``n_mels``, then an optional residual postnet.
 
+    With ``reduction=r > 1`` the blocks and the BiLSTM run over ``r`` frames folded into
+    one step (:func:`fold_frames`) and the linear layer writes ``r * n_mels`` values a
+    step, unfolded back to frames before the postnet.
+
     Returns ``(mel_before_postnet, mel)`` in normalised units, ``[B, F, n_mels]`` each.
     """
 
     def __init__(self, n_mels, filters, kernel_size, units, postnet=True, postnet_filters=128,
-                 dropout=0.0, blocks=3, lstm=True, **kwargs):
+                 dropout=0.0, blocks=3, lstm=True, reduction=1, **kwargs):
         super().__init__(**kwargs)
         self.args = {"n_mels": n_mels, "filters": filters, "kernel_size": kernel_size, "units": units,
                      "postnet": postnet, "postnet_filters": postnet_filters, "dropout": dropout,
-                     "blocks": blocks, "lstm": lstm}
+                     "blocks": blocks, "lstm": lstm, "reduction": reduction}
         self.convs = [ConvBlock(filters, kernel_size, dropout) for _ in range(blocks)]
         self.lstm = BiLSTM(units) if lstm else None
-        self.proj = layers.Dense(n_mels)
+        self.proj = layers.Dense(reduction * n_mels)
         self.postnet = [ConvBlock(postnet_filters, kernel_size, dropout, "tanh")
                         for _ in range(3)] if postnet else []
         self.postnet_proj = layers.Dense(n_mels) if postnet else None
 
     def build(self, input_shape):
-        shape = build_convs(self.convs, input_shape)
+        r = self.args["reduction"]
+        shape = build_convs(self.convs, (*input_shape[:-1], r * input_shape[-1]))
         if self.lstm is not None:
             self.lstm.build(shape)
             shape = (*shape[:-1], 2 * self.args["units"])
@@ -289,12 +358,20 @@ class Decoder(layers.Layer):
             self.postnet_proj.build(build_convs(self.postnet, (*shape[:-1], self.args["n_mels"])))
 
     def call(self, x, lengths, training=None):
-        seq_mask = sequence_mask(lengths, ops.shape(x)[1])
+        r, n_frames = self.args["reduction"], ops.shape(x)[1]
+        seq_mask = sequence_mask(lengths, n_frames)
+        steps = (ops.cast(lengths, "int32") + r - 1) // r
+        if r > 1:
+            x = fold_frames(x, r)
+        step_mask = sequence_mask(steps, ops.shape(x)[1])
         for conv in self.convs:
-            x = conv(x, seq_mask, training=training)
+            x = conv(x, step_mask, training=training)
         if self.lstm is not None:
-            x = self.lstm(x, lengths, training=training)
-        before = self.proj(x) * seq_mask[..., None]
+            x = self.lstm(x, steps, training=training)
+        before = self.proj(x)
+        if r > 1:
+            before = unfold_frames(before, r, n_frames)
+        before = before * seq_mask[..., None]
         if not self.postnet:
             return before, before
         y = before
@@ -339,7 +416,7 @@ class TTSModel(ConfiguredModel):
                                  if c.variance else None)
         self.decoder = Decoder(audio_config.n_mels, c.decoder_filters, c.decoder_kernel,
                                c.decoder_units, c.postnet, c.postnet_filters, c.dropout,
-                               blocks=c.decoder_blocks, lstm=c.decoder_lstm)
+                               blocks=c.decoder_blocks, lstm=c.decoder_lstm, reduction=c.decoder_reduction)
         self.mel_loss_tracker = keras.metrics.Mean(name="mel_loss")
         self.duration_loss_tracker = keras.metrics.Mean(name="duration_loss")
         if c.variance:
@@ -375,6 +452,8 @@ class TTSModel(ConfiguredModel):
     def decode(self, h, durations, mel_length, n_frames, training=None):
         """Length-regulate ``h`` and decode: returns ``(mel_before, mel, alignment)`` in log-mel."""
         frames, alignment = length_regulate(h, durations, n_frames)
+        if self.config.symbol_position:
+            frames = ops.concatenate([frames, symbol_positions(durations, alignment)], axis=-1)
         before, after = self.decoder(frames, mel_length, training=training)
         c = self.config
         return before * c.mel_std + c.mel_mean, after * c.mel_std + c.mel_mean, alignment
@@ -475,7 +554,7 @@ class TTSModel(ConfiguredModel):
         if self.variance_adaptor is not None:
             self.variance_adaptor.build((None, None, width))
         self.duration_predictor.build((None, None, width))
-        self.decoder.build((None, None, width))
+        self.decoder.build((None, None, c.decoder_width))
         self.built = True
 
 
