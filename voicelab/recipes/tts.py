@@ -200,8 +200,8 @@ def recipe(profile: str) -> TTSRecipe:
     more minutes) did not pay for themselves. Neither did a learning rate decaying along a
     cosine (1.94 at 42 epochs) nor the absolute error alone as the mel loss (1.68).
     Nor, measured on 15 test sentences per speaker on a machine that ran the steps about
-    1.5 times slower: two frames a decoder step (``decoder_reduction=2``; a third less time
-    a step, but 1.96 at 42 epochs and 1.84 at 63, in as many minutes as 42 of the seed's),
+    1.5 times slower: two frames a decoder step (``decoder_reduction=2``: a third less time
+    a training step alone, a tenth less an epoch in ``fit``; 1.96 at 42 epochs and 1.84 at 63),
     each frame's position inside its symbol (``symbol_position=True``: 1.86 at 42 epochs),
     or batches of 8 (1.67 at 42 epochs, twice the steps in 13 % more time: level with 16).
 
