@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from voicelab.data import read_build_info
 from voicelab.errors import ParameterError
 from voicelab.recipes import tts
 
@@ -23,6 +24,18 @@ def test_profiles_variants_and_run_names():
     assert quick.tts_config("speaker", n_speakers=4, mel_mean=-5.0, mel_std=2.0, n_emotions=4).n_emotions == 1
     with pytest.raises(ParameterError, match="profile='slow'"):
         tts.recipe("slow")
+    seeded = dataclasses.replace(both, seed=2)
+    assert seeded.run_name("aligner") == "aligner-quick-emotions-variance-seed2"
+    assert dataclasses.replace(quick, seed=2).run_name("reference") == "tts-quick-seed2-reference"
+
+
+def test_another_seed_has_its_own_corpus_next_to_the_kits(smoke_corpus, data_dir):
+    """A sweep over notebook 02's SEED: seed 1 builds its corpus instead of refusing seed 0's."""
+    data = tts.prepare(dataclasses.replace(tts.recipe("smoke"), seed=1), data_dir=data_dir)
+    assert data.corpus.root == data_dir / "corpus-smoke-seed1"
+    assert smoke_corpus.root == data_dir / "corpus-smoke"
+    assert read_build_info(data.corpus.root)["params"]["seed"] == 1
+    assert {u.text for u in data.test} != {u.text for u in smoke_corpus.filter(split="test")}
 
 
 @pytest.mark.backend

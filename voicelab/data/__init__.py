@@ -2,7 +2,8 @@
 
 - :func:`build_corpus` speaks the offline, parallel, multi-speaker, multi-emotion
   corpus (:mod:`voicelab.data.corpus`, with :mod:`~voicelab.data.speakers`,
-  :mod:`~voicelab.data.emotion` and :mod:`~voicelab.data.grammar`); :func:`speak_sentences`
+  :mod:`~voicelab.data.emotion` and :mod:`~voicelab.data.grammar`), in the notebooks'
+  :func:`corpus_folder` for a profile and seed; :func:`speak_sentences`
   has its speakers say any other text the same way (e.g. sentences held out of every corpus);
 - :class:`Manifest` / :class:`Utterance`, :func:`read_manifest`, :func:`write_manifest`:
   the one record format every corpus and reader produces (:mod:`voicelab.data.manifest`);
@@ -14,7 +15,7 @@
 Introduced in ``notebooks/01_audio_features.ipynb``.
 """
 
-from voicelab.data.corpus import build_corpus, read_build_info, speak_sentences
+from voicelab.data.corpus import build_corpus, corpus_folder, read_build_info, speak_sentences
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
 from voicelab.data.readers import (
     read_common_voice,
@@ -40,6 +41,7 @@ __all__ = [
     "Manifest",
     "Utterance",
     "build_corpus",
+    "corpus_folder",
     "speak_sentences",
     "read_build_info",
     "read_common_voice",

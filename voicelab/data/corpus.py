@@ -268,6 +268,26 @@ def _remove_stale_builds(out: Path) -> None:
 # ------------------------------------------------------------------ the build
 
 
+def corpus_folder(data_dir: str | os.PathLike, profile: str, *, seed: int = 0, kind: str = "") -> Path:
+    """Where the notebooks keep a profile's corpus: ``DATA_DIR/corpus-<profile>[-<kind>][-seed<seed>]``.
+
+    Seed 0 is the kit's corpus; any other seed chooses other sentences and splits, so it
+    gets a folder of its own (a sweep over ``SEED`` builds one corpus per seed instead of
+    finding the seed-0 corpus in the way). ``kind`` names a variant (notebook 05's
+    ``"emotional"``).
+
+    Example
+    -------
+    >>> corpus_folder("data", "quick").as_posix(), corpus_folder("data", "quick", seed=2, kind="emotional").name
+    ('data/corpus-quick', 'corpus-quick-emotional-seed2')
+    """
+    check_profile(profile)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ParameterError(f"seed={seed!r} must be a non-negative integer")
+    parts = [f"corpus-{profile}", kind, f"seed{seed}" if seed else ""]
+    return Path(data_dir) / "-".join(p for p in parts if p)
+
+
 def build_corpus(
     out: str | os.PathLike,
     *,

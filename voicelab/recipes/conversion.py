@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from voicelab.data import build_corpus
+from voicelab.data import build_corpus, corpus_folder
 from voicelab.data.manifest import Manifest
 from voicelab.data.pipeline import ExtendedBatches, SpeechBatches
 from voicelab.data.speakers import Speaker, synthesize
@@ -183,10 +183,10 @@ class ConversionData:
 
 
 def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None) -> ConversionData:
-    """Build (or open) ``DATA_DIR/corpus-<profile>``; batch its neutral splits; measure the mels."""
+    """Build (or open) the corpus of ``r.profile`` and ``r.seed`` (``voicelab.data.corpus_folder``); batch its neutral splits; measure the mels."""
     data_dir = Path(data_dir)
     if corpus is None:
-        corpus = build_corpus(data_dir / f"corpus-{r.profile}", profile=r.profile, seed=r.seed)
+        corpus = build_corpus(corpus_folder(data_dir, r.profile, seed=r.seed), profile=r.profile, seed=r.seed)
     neutral = corpus.filter(emotion="neutral")
     if not len(neutral):
         raise ParameterError(f"{corpus.root}: no neutral utterances to train on")

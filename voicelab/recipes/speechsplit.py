@@ -42,6 +42,7 @@ import keras
 import numpy as np
 
 from voicelab.data import build_corpus
+from voicelab.data import corpus_folder as data_corpus_folder
 from voicelab.data.manifest import Manifest, Utterance
 from voicelab.data.pipeline import ExtendedBatches, SpeechBatches, pad_batch
 from voicelab.dsp.features import AudioConfig
@@ -185,8 +186,8 @@ def recipe(profile: str, **changes) -> SpeechSplitRecipe:
 
 
 def corpus_folder(r: SpeechSplitRecipe, data_dir: str | os.PathLike) -> Path:
-    """``DATA_DIR/corpus-<profile>-emotional``: notebook 05's corpus."""
-    return Path(data_dir) / f"corpus-{r.profile}-emotional"
+    """``DATA_DIR/corpus-<profile>-emotional[-seed<seed>]``: notebook 05's corpus."""
+    return data_corpus_folder(data_dir, r.profile, seed=r.seed, kind="emotional")
 
 
 def build_emotional_corpus(r: SpeechSplitRecipe, data_dir: str | os.PathLike, *, progress: bool = True) -> Manifest:
@@ -329,7 +330,7 @@ def train_or_load_judge(r: SpeechSplitRecipe, data: EmotionData, *, models_dir: 
 def plain_corpus_data(r: SpeechSplitRecipe, *, data_dir: str | os.PathLike) -> EmotionData:
     """The profile's ordinary corpus (``DATA_DIR/corpus-<profile>``: neutral clips straight from the engine,
     emotional ones through WORLD), prepared alike, without voices: to train a judge that can use the WORLD cue."""
-    corpus = build_corpus(Path(data_dir) / f"corpus-{r.profile}", profile=r.profile, seed=r.seed)
+    corpus = build_corpus(data_corpus_folder(data_dir, r.profile, seed=r.seed), profile=r.profile, seed=r.seed)
     return prepare(r, data_dir=data_dir, corpus=corpus, with_voices=False)
 
 

@@ -12,7 +12,8 @@ imports the same recipe, so it rebuilds and scores exactly what the notebook tra
 - :func:`teacher_forced_mels`: a model's mels on the recordings' frames, for adapting a vocoder (notebook 03).
 - :func:`evaluate`: per-speaker MCD, WER ratio and similarity on the test sentences.
 
-Run folders: ``DATA_DIR/models/aligner-<profile>/`` and ``DATA_DIR/models/tts-<profile>-<voice>/``.
+Run folders: ``DATA_DIR/models/aligner-<profile>/`` and ``DATA_DIR/models/tts-<profile>-<voice>/``
+(with the variant and a seed other than 0 in the name: :meth:`TTSRecipe.run_name`).
 
 Example
 -------
@@ -31,7 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from voicelab.data import build_corpus
+from voicelab.data import build_corpus, corpus_folder
 from voicelab.data.durations import DurationBatches
 from voicelab.data.manifest import Manifest
 from voicelab.data.pipeline import SpeechBatches
@@ -88,6 +89,9 @@ class TTSRecipe:
         Frames per decoder step (the seed's: 1; ``TTSConfig.decoder_reduction``).
     symbol_position : bool
         Give every frame its position inside its symbol (``TTSConfig.symbol_position``).
+    seed : int
+        The corpus's seed (its sentences and splits: :func:`voicelab.data.corpus_folder`) and
+        the batches' order. A seed other than 0 has its own corpus and run folders.
     emotion_epochs : int
         Epochs of the emotion model (:meth:`emotion_variant`), which sees every clip of
         the corpus (four times the neutral ones) in an epoch.
@@ -117,11 +121,19 @@ class TTSRecipe:
     cosine_decay: bool = False
     reference_epochs: int | None = None
     emotion_epochs: int = 1
+    seed: int = 0
     audio: AudioConfig = AudioConfig()
 
     def run_name(self, model: str) -> str:
-        """Run folder name: ``aligner-<profile>`` or ``tts-<profile>-<voice>`` (plus the variant)."""
+        """Run folder name: ``aligner-<profile>`` or ``tts-<profile>-<voice>`` (plus the variant and a seed other than 0).
+
+        Example
+        -------
+        >>> dataclasses.replace(recipe("quick"), seed=3).run_name("speaker")
+        'tts-quick-seed3-speaker'
+        """
         suffix = "" if self.variant == "seed" else f"-{self.variant.replace('+', '-')}"
+        suffix += f"-seed{self.seed}" if self.seed else ""
         if model == "aligner":
             return f"aligner-{self.profile}{suffix}"
         return f"tts-{self.profile}{suffix}-{model}"
@@ -257,9 +269,8 @@ class TTSData:
     pitch_std: float = 0.3
 
 
-def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, seed: int = 0,
-            corpus: Manifest | None = None) -> TTSData:
-    """Build (or open) ``DATA_DIR/corpus-<profile>``, batch its splits, measure the mels (and pitch).
+def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None) -> TTSData:
+    """Build (or open) the corpus of ``r.profile`` and ``r.seed``, batch its splits, measure the mels (and pitch).
 
     Training and validation use the neutral clips, or every emotion with ``r.emotions``;
     the test split is neutral. ``corpus`` replaces the kit's corpus with any manifest
@@ -267,7 +278,7 @@ def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, seed: int = 0,
     """
     data_dir = Path(data_dir)
     if corpus is None:
-        corpus = build_corpus(data_dir / f"corpus-{r.profile}", profile=r.profile, seed=seed)
+        corpus = build_corpus(corpus_folder(data_dir, r.profile, seed=r.seed), profile=r.profile, seed=r.seed)
     neutral = corpus.filter(emotion="neutral")
     if not len(neutral):
         raise ParameterError(f"{corpus.root}: no neutral utterances to train on")
@@ -276,7 +287,7 @@ def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, seed: int = 0,
               "test": neutral.filter(split="test")}
     speakers, emotions = list(corpus.speakers), list(corpus.emotions if r.emotions else ["neutral"])
     batches = {name: SpeechBatches(splits[name], config=r.audio, batch_size=r.batch_size, speakers=speakers,
-                                   emotions=emotions, seed=seed, cache_dir=data_dir / "cache", with_audio=False,
+                                   emotions=emotions, seed=r.seed, cache_dir=data_dir / "cache", with_audio=False,
                                    shuffle=(name == "train"))
                for name in ("train", "valid")}
     cache = batches["train"].features
@@ -369,10 +380,12 @@ def train_or_load_tts(r: TTSRecipe, data: TTSData, voice: str, *, durations: dic
         callbacks=callbacks, verbose=verbose)
 
 
-def load_tts(profile: str, voice: str = "speaker", *, data_dir: str | os.PathLike) -> tuple[object, list[str], Run]:
-    """``(model, speakers, run)`` of a TTS model trained by notebook 02 in ``profile``."""
-    run = load_run(Path(data_dir) / "models" / recipe(profile).run_name(voice),
-                   hint=f"run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={profile!r} first")
+def load_tts(profile: str, voice: str = "speaker", *, data_dir: str | os.PathLike,
+             seed: int = 0) -> tuple[object, list[str], Run]:
+    """``(model, speakers, run)`` of a TTS model trained by notebook 02 in ``profile`` (with ``SEED = seed``)."""
+    r = dataclasses.replace(recipe(profile), seed=seed)
+    run = load_run(Path(data_dir) / "models" / r.run_name(voice),
+                   hint=f"run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={profile!r} and SEED={seed} first")
     return run.model, list(run.info["config"]["speakers"]), run
 
 

@@ -256,6 +256,11 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
     )
 
 
+def _seeded(name: str, seed: int) -> str:
+    """A default run folder name for ``seed``: the name itself for 0, ``<name>-seed<seed>`` otherwise."""
+    return f"{name}-seed{seed}" if seed else name
+
+
 def train_or_load(
     r: VocoderRecipe,
     corpus: Manifest,
@@ -271,8 +276,8 @@ def train_or_load(
 ) -> Run:
     """The generator of recipe ``r`` trained on ``corpus`` (the caller picks the split), or loaded.
 
-    The run folder is ``models_dir/<name>`` (default ``r.name``); its ``model.keras`` is
-    the generator with weight norm folded. ``snapshot_mels [B, frames, n_mels]`` are
+    The run folder is ``models_dir/<name>`` (default ``r.name``, with ``-seed<seed>`` for a
+    seed other than 0); its ``model.keras`` is the generator with weight norm folded. ``snapshot_mels [B, frames, n_mels]`` are
     vocoded at every epoch end (TensorBoard audio, and ``Run.audio`` for players).
     """
     def build() -> MelGAN:
@@ -281,7 +286,7 @@ def train_or_load(
         return gan
 
     return _train_on_windows(
-        r, Path(models_dir) / (name or r.name), corpus, audio=r.model.audio, plan=r.plan, build=build,
+        r, Path(models_dir) / (name or _seeded(r.name, seed)), corpus, audio=r.model.audio, plan=r.plan, build=build,
         stages=lambda steps_per_epoch: {"phases": r.plan.phases(steps_per_epoch)},
         export=lambda gan: remove_weight_norm(gan.generator), retrain=retrain, seed=seed,
         snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose, callbacks=callbacks)
@@ -305,7 +310,7 @@ def train_or_load_istft(
     """The kit's default vocoder (iSTFT head) of recipe ``r``, trained on ``corpus`` or loaded.
 
     The run folder is ``models_dir/<name>`` (default ``r.istft_name``,
-    ``istft-<profile>``); its ``model.keras`` is the plain (uncompiled) network
+    ``istft-<profile>``, with ``-seed<seed>`` for a seed other than 0); its ``model.keras`` is the plain (uncompiled) network
     ``[B, frames, n_mels] -> [B, frames * hop]``.
 
     ``mels`` (utterance id -> mel of the recording's frames) pairs each recording of
@@ -329,7 +334,7 @@ def train_or_load_istft(
                       run_eagerly=r.run_eagerly)
         return model
 
-    default_name = r.istft_name if start_from is None else r.adapted_name
+    default_name = _seeded(r.istft_name if start_from is None else r.adapted_name, seed)
     return _train_on_windows(
         r, Path(models_dir) / (name or default_name), corpus, audio=r.istft.audio, plan=plan, build=build,
         stages=lambda steps_per_epoch: {"epochs": _epochs(plan.steps, steps_per_epoch)},
