@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import keras
@@ -26,6 +27,7 @@ from voicelab.train import (
     ScaledSchedule,
     TrainingInterrupted,
     load_run,
+    recipe_fields,
     train_or_load,
 )
 from voicelab.train.history import curve
@@ -61,6 +63,26 @@ def test_trains_saves_the_layout_then_loads(data, tmp_path):
     assert not fresh.loaded and fresh.info["steps"] == 2
     run.record(mcd=7.5)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["figures"] == {"mcd": 7.5}
+
+
+def test_loading_a_run_for_another_configuration_warns_and_names_the_changes(data, tmp_path):
+    config = {"recipe": {"epochs": 2, "width": 8}, "speakers": ["a", "b"]}
+    train_or_load(tmp_path / "run", build=build, train=data, epochs=2, config=config, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # the same configuration, or one with a field added: silent
+        train_or_load(tmp_path / "run", build=build, train=data, epochs=2, config=config)
+        train_or_load(tmp_path / "run", build=build, train=data, epochs=2,
+                      config={**config, "recipe": {**config["recipe"], "seed": 0}})
+    edited = {"recipe": {"epochs": 5, "width": 8}, "speakers": ["a", "c"]}
+    with pytest.warns(UserWarning, match=r"recipe\.epochs: 2 -> 5; speakers: \['a', 'b'\] -> \['a', 'c'\].*retrain=True"):
+        run = train_or_load(tmp_path / "run", build=lambda: pytest.fail("must not build"), train=data, epochs=5,
+                            config=edited)
+    assert run.loaded and run.info["epochs"] == 2   # loaded as trained
+    with pytest.warns(UserWarning, match="width: 8 -> 16"):
+        load_run(tmp_path / "run", config={"recipe": {"width": 16}})
+    with pytest.raises(ParameterError, match="no field 'n_eval'"):
+        recipe_fields(Phase("warmup", 2), leave_out=["n_eval"])
+    assert recipe_fields(Phase("warmup", 2), only=["epochs"]) == {"epochs": 2}
 
 
 def test_interrupted_run_resumes_its_step_counter_and_history(data, tmp_path):

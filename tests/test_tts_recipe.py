@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import keras
 import numpy as np
@@ -100,6 +101,16 @@ def test_reference_and_emotion_models_start_from_the_speaker_model(smoke_corpus,
                                       start_from=speaker.model)
     assert reference.info["epochs"] == 2 and reference.info["steps"] == 2 * steps
     assert reference.info["config"]["warm_start"] is True
+
+    # the notebook's "RECIPE = dataclasses.replace(RECIPE, ...)": what makes the model warns, what scores it does not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tts.train_or_load_tts(dataclasses.replace(r, n_eval=3, gl_iters=4, reference_epochs=5), data, "speaker",
+                              durations=durations, models_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"recipe\.tts_epochs: 1 -> 3.*retrain=True"):
+        again = tts.train_or_load_tts(dataclasses.replace(r, tts_epochs=3), data, "speaker", durations=durations,
+                                      models_dir=tmp_path)
+    assert again.loaded and again.info["epochs"] == 1
 
     emotional = r.emotion_variant()
     emotion_data = tts.prepare(emotional, data_dir=data_dir)

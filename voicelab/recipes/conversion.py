@@ -45,7 +45,7 @@ from voicelab.evaluation.conversion import Source, evaluate_conversions
 from voicelab.models.align import durations_by_id
 from voicelab.models.vqvae import VOICES, VQVAEConfig, build_vqvae, convert
 from voicelab.profiles import check_profile, pick
-from voicelab.train import Run, load_run
+from voicelab.train import Run, load_run, recipe_fields
 from voicelab.train import train_or_load as train_run
 
 UNSEEN_VOICES = (
@@ -273,7 +273,8 @@ def train_or_load_vqvae(r: ConversionRecipe, data: ConversionData, voice: str = 
 
     return train_run(Path(models_dir) / r.run_name(voice), build=build, train=train,
                      valid=_batches(data, voice, "valid"), epochs=r.epochs, retrain=retrain,
-                     config={"recipe": r, "speakers": data.speakers, "voice": voice},
+                     config={"recipe": recipe_fields(r, leave_out=("n_eval", "eval_sources")), "speakers": data.speakers,
+                             "voice": voice},
                      callbacks=callbacks, verbose=verbose)
 
 

@@ -53,7 +53,7 @@ from voicelab.models.emotion import EmotionConfig, build_emotion_classifier
 from voicelab.models.speechsplit import SpeechSplitConfig, build_speechsplit, split_and_swap
 from voicelab.profiles import check_profile, pick
 from voicelab.recipes.conversion import embed_clips
-from voicelab.train import Run, is_trained, load_run
+from voicelab.train import Run, is_trained, load_run, recipe_fields
 from voicelab.train import train_or_load as train_run
 
 EMBEDDING_CLIPS = 8
@@ -311,6 +311,14 @@ class SplitBatches(ExtendedBatches):
         return batch
 
 
+CORPUS_FIELDS = ("profile", "n_sentences", "derived_speakers", "seed", "audio")
+"""The recipe's fields that make notebook 05's corpus and its voices (what every model's run records)."""
+
+NOT_SPEECHSPLIT = ("judge_epochs", "voicegan_epochs", "codegan_epochs", "codegan_channels", "n_eval", "eval_speakers",
+                   "n_voices")
+"""The recipe's fields that neither make SpeechSplit nor its data (the other models', the evaluation's)."""
+
+
 def train_or_load_judge(r: SpeechSplitRecipe, data: EmotionData, *, models_dir: str | os.PathLike,
                         name: str | None = None, retrain: bool = False, verbose: int | str = 2, callbacks=()) -> Run:
     """The emotion classifier on every training clip (``models_dir/emotion-judge-<profile>``, or ``name``)."""
@@ -323,7 +331,8 @@ def train_or_load_judge(r: SpeechSplitRecipe, data: EmotionData, *, models_dir: 
 
     return train_run(Path(models_dir) / (name or f"emotion-judge-{r.profile}"), build=build,
                      train=data.batches["train"], valid=data.batches["valid"], epochs=r.judge_epochs,
-                     retrain=retrain, config={"recipe": r, "corpus": str(data.corpus.root)},
+                     retrain=retrain, config={"recipe": recipe_fields(r, only=CORPUS_FIELDS + ("batch_size", "judge_epochs")),
+                                              "corpus": Path(data.corpus.root).name},
                      callbacks=callbacks, verbose=verbose)
 
 
@@ -372,7 +381,8 @@ def train_or_load_speechsplit(r: SpeechSplitRecipe, data: EmotionData, *, models
     return train_run(Path(models_dir) / r.run_name(), build=build,
                      train=SplitBatches(data.batches["train"], data, seed=r.seed),
                      valid=SplitBatches(data.batches["valid"], data, seed=r.seed, resample=False),
-                     epochs=r.epochs, retrain=retrain, config={"recipe": r, "speakers": data.speakers},
+                     epochs=r.epochs, retrain=retrain, config={"recipe": recipe_fields(r, leave_out=NOT_SPEECHSPLIT),
+                                                               "speakers": data.speakers},
                      callbacks=callbacks, verbose=verbose)
 
 
@@ -394,7 +404,8 @@ def train_or_load_voicegan(r: SpeechSplitRecipe, data: EmotionData, *, models_di
     return train_run(Path(models_dir) / f"voicegan-{r.profile}", build=build,
                      train=VoiceSamples(real, batch_size=32, seed=r.seed), epochs=r.voicegan_epochs,
                      retrain=retrain, export=lambda gan: gan.generator,
-                     config={"recipe": r, "speakers": data.speakers, "clips": len(real)},
+                     config={"recipe": recipe_fields(r, only=CORPUS_FIELDS + ("voicegan_epochs",)),
+                             "speakers": data.speakers, "clips": len(real)},
                      callbacks=callbacks, verbose=verbose)
 
 
@@ -500,8 +511,11 @@ def train_or_load_codegan(r: SpeechSplitRecipe, data: EmotionData, model, *, mod
     from voicelab.models.codegan import CodeGAN, CodeGANConfig
 
     folder = Path(models_dir) / codegan_run_name(r)
+    trained_with = {"recipe": recipe_fields(r, leave_out=("n_eval", "eval_speakers", "n_voices", "judge_epochs",
+                                                          "voicegan_epochs")),
+                    "speechsplit": r.run_name()}
     if is_trained(folder) and not retrain:
-        return load_run(folder)
+        return load_run(folder, config=trained_with)
     train, valid = prosody_codes(model, data, data.train), prosody_codes(model, data, data.valid)
     stacked = np.concatenate(train.codes)
     config = CodeGANConfig(code_dim=stacked.shape[1], n_emotions=len(data.emotions), channels=r.codegan_channels,
@@ -515,7 +529,7 @@ def train_or_load_codegan(r: SpeechSplitRecipe, data: EmotionData, model, *, mod
 
     return train_run(folder, build=build, train=CodeBatches(train, seed=r.seed),
                      valid=CodeBatches(valid, shuffle=False), epochs=r.codegan_epochs, retrain=retrain, export=lambda gan: gan.generator,
-                     config={"recipe": r, "speechsplit": r.run_name(), "clips": len(train)},
+                     config={**trained_with, "clips": len(train)},
                      callbacks=callbacks, verbose=verbose)
 
 

@@ -43,7 +43,7 @@ from voicelab.evaluation.tts import evaluate_voices
 from voicelab.models.align import AlignerConfig, build_aligner, durations_by_id
 from voicelab.models.tts import VOICES, TTSConfig, TTSModel, build_tts, warm_start
 from voicelab.profiles import check_profile, pick
-from voicelab.train import Run, ScaledSchedule, load_run
+from voicelab.train import Run, ScaledSchedule, load_run, recipe_fields
 from voicelab.train import train_or_load as train_run
 from voicelab.vocoders import Vocoder
 
@@ -137,6 +137,22 @@ class TTSRecipe:
         if model == "aligner":
             return f"aligner-{self.profile}{suffix}"
         return f"tts-{self.profile}{suffix}-{model}"
+
+    def trained_fields(self, model: str) -> dict:
+        """The fields that make ``model`` (``"aligner"`` or a voice): what its run records and is checked against.
+
+        Example
+        -------
+        >>> sorted(recipe("quick").trained_fields("aligner"))
+        ['align_epochs', 'align_learning_rate', 'audio', 'batch_size', 'emotions', 'profile', 'seed']
+        """
+        if model == "aligner":
+            return recipe_fields(self, only=("profile", "align_epochs", "align_learning_rate", "batch_size",
+                                             "emotions", "seed", "audio"))
+        scoring = ("n_eval", "n_held_out", "gl_iters")
+        other_models = ("align_epochs", "align_learning_rate", "emotion_epochs") + (
+            ("reference_epochs",) if model != "reference" else ())
+        return recipe_fields(self, leave_out=scoring + other_models)
 
     def emotion_variant(self) -> TTSRecipe:
         """Notebook 02's emotion model: every emotion, an emotion input and the variance adaptor.
@@ -308,7 +324,7 @@ def train_or_load_aligner(r: TTSRecipe, data: TTSData, *, models_dir: str | os.P
         build=lambda: build_aligner(r.aligner_config(data.mel_mean, data.mel_std), r.audio.n_mels,
                                     learning_rate=r.align_learning_rate),
         train=data.batches["train"], valid=data.batches["valid"], epochs=r.align_epochs,
-        retrain=retrain, config={"recipe": r, "speakers": data.speakers}, callbacks=callbacks,
+        retrain=retrain, config={"recipe": r.trained_fields("aligner"), "speakers": data.speakers}, callbacks=callbacks,
         verbose=verbose)
 
 
@@ -375,7 +391,7 @@ def train_or_load_tts(r: TTSRecipe, data: TTSData, voice: str, *, durations: dic
         train=DurationBatches(data.batches["train"], durations, f0=r.variance),
         valid=DurationBatches(data.batches["valid"], durations, f0=r.variance),
         epochs=epochs, retrain=retrain,
-        config={"recipe": r, "speakers": data.speakers, "emotions": data.emotions,
+        config={"recipe": r.trained_fields(voice), "speakers": data.speakers, "emotions": data.emotions,
                 "warm_start": start_from is not None},
         callbacks=callbacks, verbose=verbose)
 

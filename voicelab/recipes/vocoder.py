@@ -52,7 +52,7 @@ from voicelab.models.istft_vocoder import (
 from voicelab.models.melgan import MelGAN, MelGANConfig
 from voicelab.models.weight_norm import remove_weight_norm
 from voicelab.profiles import check_profile, pick
-from voicelab.train import BlowUpGuard, Phase, Run, ScaledSchedule, is_trained, load_run
+from voicelab.train import BlowUpGuard, Phase, Run, ScaledSchedule, is_trained, load_run, recipe_fields
 from voicelab.train import train_or_load as train_run
 from voicelab.vocoders import Vocoder, griffin_lim_vocoder, neural_vocoder
 
@@ -287,6 +287,7 @@ def train_or_load(
 
     return _train_on_windows(
         r, Path(models_dir) / (name or _seeded(r.name, seed)), corpus, audio=r.model.audio, plan=r.plan, build=build,
+        config=recipe_fields(r, only=("profile", "model", "plan")),
         stages=lambda steps_per_epoch: {"phases": r.plan.phases(steps_per_epoch)},
         export=lambda gan: remove_weight_norm(gan.generator), retrain=retrain, seed=seed,
         snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose, callbacks=callbacks)
@@ -337,28 +338,30 @@ def train_or_load_istft(
     default_name = _seeded(r.istft_name if start_from is None else r.adapted_name, seed)
     return _train_on_windows(
         r, Path(models_dir) / (name or default_name), corpus, audio=r.istft.audio, plan=plan, build=build,
+        config=recipe_fields(r, only=("profile", "istft", "istft_plan" if start_from is None else "adapt_plan")),
         stages=lambda steps_per_epoch: {"epochs": _epochs(plan.steps, steps_per_epoch)},
         export=lambda m: keras.Model(m.inputs, m.outputs, name=m.name),   # the network, without its loss
         retrain=retrain, seed=seed, snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose,
         callbacks=callbacks, mels=mels)
 
 
-def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio: AudioConfig, plan, build,
+def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio: AudioConfig, plan, build, config,
                       stages, export, retrain, seed, snapshot_mels, cache_dir, verbose, callbacks, mels=None) -> Run:
     """What both vocoders' training shares: aligned windows, the run folder, checkpoints, the guard.
 
-    ``audio`` is the network's own ``AudioConfig``; ``stages(steps_per_epoch)`` gives
-    ``train_or_load``'s ``epochs=`` or ``phases=``; ``mels`` replaces the recordings' mels.
+    ``audio`` is the network's own ``AudioConfig``; ``config`` the recipe's fields that make
+    this network (saved in ``run.json``, checked when loading); ``stages(steps_per_epoch)``
+    gives ``train_or_load``'s ``epochs=`` or ``phases=``; ``mels`` replaces the recordings' mels.
     """
     if is_trained(folder) and not retrain:
-        return load_run(folder)
+        return load_run(folder, config=config)
     segments = AudioSegments(corpus, config=audio, segment_frames=plan.segment_frames,
                              batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
                              drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]), mels=mels)
     steps_per_epoch = steps_per_epoch_for(len(segments), min(plan.steps, plan.steps_per_epoch))
     return train_run(
         folder, build=build, train=segments, **stages(steps_per_epoch), steps_per_epoch=steps_per_epoch,
-        retrain=retrain, config=r, export=export, snapshot_mels=snapshot_mels, sr=audio.sr,
+        retrain=retrain, config=config, export=export, snapshot_mels=snapshot_mels, sr=audio.sr,
         checkpoint_every=max(steps_per_epoch // 2, 1), log_every=max(plan.steps // 200, 1),
         guard=BlowUpGuard(snapshot_every=max(min(50, steps_per_epoch), 1)),
         callbacks=callbacks, verbose=verbose)

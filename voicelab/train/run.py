@@ -16,7 +16,12 @@ later notebooks. It owns what every training run needs, once:
 - **phases**: a model trained in stages (a GAN's generator warm-up, then the GAN)
   gives ``phases=[Phase("warmup", 14), Phase("gan", 3)]``; before each stage the
   model's ``set_phase(name)`` is called, and a resumed run skips finished stages;
-- Keras's progress bars (``verbose``).
+- Keras's progress bars (``verbose``);
+- a **warning** when a finished run is loaded for another configuration than the one
+  it was trained with (a recipe edited in a notebook, a kit update): the run is loaded
+  as trained, and the warning names each changed value and how to train afresh.
+  Recipes pass as ``config`` what makes the model (:func:`recipe_fields`), not what
+  only scores or shows it.
 
 Run folder layout::
 
@@ -51,6 +56,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -128,8 +134,12 @@ def is_trained(folder: str | os.PathLike) -> bool:
     return (folder / MODEL).is_file() and (folder / INFO).is_file()
 
 
-def load_run(folder: str | os.PathLike, *, hint: str = "") -> Run:
-    """The finished run in ``folder``; :class:`ParameterError` (with ``hint``) when there is none."""
+def load_run(folder: str | os.PathLike, *, hint: str = "", config=None) -> Run:
+    """The finished run in ``folder``; :class:`ParameterError` (with ``hint``) when there is none.
+
+    With ``config``, a ``UserWarning`` names every value that differs from the configuration
+    the run was trained with (:func:`config_changes`); the run is loaded as trained.
+    """
     folder = Path(folder)
     if not is_trained(folder):
         raise ParameterError(f"no trained model in {str(folder)!r} (it needs {MODEL} and {INFO})"
@@ -138,6 +148,11 @@ def load_run(folder: str | os.PathLike, *, hint: str = "") -> Run:
     for module in info.get("modules", []):    # registers the model's layers with Keras's loader
         importlib.import_module(module)
     history = json.loads((folder / HISTORY).read_text()) if (folder / HISTORY).is_file() else new_history()
+    changes = config_changes(info.get("config"), config) if config is not None else []
+    if changes:
+        warnings.warn(f"{folder} was trained with another configuration ({'; '.join(changes)}): it is loaded as it "
+                      "was trained. Pass retrain=True (RETRAIN = True in a notebook) to train it with this one.",
+                      UserWarning, stacklevel=2)
     return Run(folder, keras.models.load_model(folder / MODEL), info, history, load_audio(folder), True)
 
 
@@ -209,7 +224,7 @@ def train_or_load(
         raise ParameterError(f"steps_per_epoch={steps_per_epoch} does not divide the {n_batches} batches of train: "
                              "Keras would end every epoch that runs out of data early and lose steps")
     if is_trained(folder) and not retrain:
-        return load_run(folder)
+        return load_run(folder, config=config)
     if retrain and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -277,6 +292,50 @@ def train_or_load(
     _write_json(folder / INFO, info)
     audio = snapshots.audio if snapshots is not None else []
     return Run(folder, exported, info, history, audio, False)
+
+
+def config_changes(saved, config, *, path: str = "") -> list[str]:
+    """What differs between a run's saved configuration and ``config``: ``["name: old -> new", ...]``.
+
+    Mappings (and dataclasses) are compared key by key; a key that only one side has is
+    not a change (a field added to a recipe later keeps the old behaviour by default).
+
+    Example
+    -------
+    >>> config_changes({"recipe": {"epochs": 42, "lr": 0.002}}, {"recipe": {"epochs": 70, "lr": 0.002, "new": 1}})
+    ['recipe.epochs: 42 -> 70']
+    """
+    saved, config = json.loads(json.dumps(_jsonable(saved))), json.loads(json.dumps(_jsonable(config)))
+    if not isinstance(saved, dict) or not isinstance(config, dict):
+        return [] if saved == config else [f"{path or 'config'}: {saved!r} -> {config!r}"]
+    changes = []
+    for key in sorted(saved.keys() & config.keys()):
+        changes += config_changes(saved[key], config[key], path=f"{path}.{key}" if path else key)
+    return changes
+
+
+def recipe_fields(recipe, *, only: Sequence[str] = (), leave_out: Sequence[str] = ()) -> dict:
+    """The fields of a recipe dataclass that make one model: ``only`` these, or all but ``leave_out``.
+
+    What a recipe passes to :func:`train_or_load` as ``config``, so that a field that only
+    scores the model (test sentences, Griffin-Lim iterations) or makes another model
+    never counts as a change of this one.
+
+    Example
+    -------
+    >>> @dataclasses.dataclass
+    ... class Recipe:
+    ...     epochs: int = 3
+    ...     n_eval: int = 6
+    >>> recipe_fields(Recipe(), leave_out=["n_eval"]), recipe_fields(Recipe(), only=["n_eval"])
+    ({'epochs': 3}, {'n_eval': 6})
+    """
+    names = [f.name for f in dataclasses.fields(recipe)]
+    unknown = sorted((set(only) | set(leave_out)) - set(names))
+    if unknown:
+        raise ParameterError(f"{type(recipe).__name__} has no field {unknown[0]!r}")
+    return {name: getattr(recipe, name) for name in names
+            if (not only or name in only) and name not in leave_out}
 
 
 # ----------------------------------------------------------------------------- helpers
