@@ -332,7 +332,7 @@ def train_or_load_judge(r: SpeechSplitRecipe, data: EmotionData, *, models_dir: 
     return train_run(Path(models_dir) / (name or f"emotion-judge-{r.profile}"), build=build,
                      train=data.batches["train"], valid=data.batches["valid"], epochs=r.judge_epochs,
                      retrain=retrain, config={"recipe": recipe_fields(r, only=CORPUS_FIELDS + ("batch_size", "judge_epochs")),
-                                              "corpus": Path(data.corpus.root).name},
+                                              "corpus_name": Path(data.corpus.root).name},
                      callbacks=callbacks, verbose=verbose)
 
 
