@@ -268,6 +268,11 @@ def _remove_stale_builds(out: Path) -> None:
 # ------------------------------------------------------------------ the build
 
 
+def _check_seed(seed) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ParameterError(f"seed={seed!r} must be a non-negative integer")
+
+
 def corpus_folder(data_dir: str | os.PathLike, profile: str, *, seed: int = 0, kind: str = "") -> Path:
     """Where the notebooks keep a profile's corpus: ``DATA_DIR/corpus-<profile>[-<kind>][-seed<seed>]``.
 
@@ -282,8 +287,7 @@ def corpus_folder(data_dir: str | os.PathLike, profile: str, *, seed: int = 0, k
     ('data/corpus-quick', 'corpus-quick-emotional-seed2')
     """
     check_profile(profile)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError(f"seed={seed!r} must be a non-negative integer")
+    _check_seed(seed)
     parts = [f"corpus-{profile}", kind, f"seed{seed}" if seed else ""]
     return Path(data_dir) / "-".join(p for p in parts if p)
 
@@ -359,8 +363,7 @@ def build_corpus(
     started = time.perf_counter()
     out = Path(out).expanduser().absolute()
     default_speakers, default_n = _sizes(check_profile(profile))
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError(f"seed={seed!r} must be a non-negative integer")
+    _check_seed(seed)
     n = default_n if n_sentences is None else n_sentences
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParameterError(f"n_sentences={n_sentences!r} must be a positive integer")

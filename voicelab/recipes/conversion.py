@@ -183,7 +183,8 @@ class ConversionData:
 
 
 def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None) -> ConversionData:
-    """Build (or open) the corpus of ``r.profile`` and ``r.seed`` (``voicelab.data.corpus_folder``); batch its neutral splits; measure the mels."""
+    """Build (or open) the corpus of ``r.profile`` and ``r.seed`` (``voicelab.data.corpus_folder``);
+    batch its neutral splits; measure the mels."""
     data_dir = Path(data_dir)
     if corpus is None:
         corpus = build_corpus(corpus_folder(data_dir, r.profile, seed=r.seed), profile=r.profile, seed=r.seed)

@@ -314,8 +314,10 @@ class SplitBatches(ExtendedBatches):
 CORPUS_FIELDS = ("profile", "n_sentences", "derived_speakers", "seed", "audio")
 """The recipe's fields that make notebook 05's corpus and its voices (what every model's run records)."""
 
-NOT_SPEECHSPLIT = ("judge_epochs", "voicegan_epochs", "codegan_epochs", "codegan_channels", "n_eval", "eval_speakers",
-                   "n_voices")
+SCORING_FIELDS = ("n_eval", "eval_speakers", "n_voices")
+"""The recipe's fields that only choose what the evaluation scores or samples."""
+
+NOT_SPEECHSPLIT = SCORING_FIELDS + ("judge_epochs", "voicegan_epochs", "codegan_epochs", "codegan_channels")
 """The recipe's fields that neither make SpeechSplit nor its data (the other models', the evaluation's)."""
 
 
@@ -511,8 +513,7 @@ def train_or_load_codegan(r: SpeechSplitRecipe, data: EmotionData, model, *, mod
     from voicelab.models.codegan import CodeGAN, CodeGANConfig
 
     folder = Path(models_dir) / codegan_run_name(r)
-    trained_with = {"recipe": recipe_fields(r, leave_out=("n_eval", "eval_speakers", "n_voices", "judge_epochs",
-                                                          "voicegan_epochs")),
+    trained_with = {"recipe": recipe_fields(r, leave_out=SCORING_FIELDS + ("judge_epochs", "voicegan_epochs")),
                     "speechsplit": r.run_name()}
     if is_trained(folder) and not retrain:
         return load_run(folder, config=trained_with)

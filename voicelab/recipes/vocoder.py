@@ -277,8 +277,8 @@ def train_or_load(
     """The generator of recipe ``r`` trained on ``corpus`` (the caller picks the split), or loaded.
 
     The run folder is ``models_dir/<name>`` (default ``r.name``, with ``-seed<seed>`` for a
-    seed other than 0); its ``model.keras`` is the generator with weight norm folded. ``snapshot_mels [B, frames, n_mels]`` are
-    vocoded at every epoch end (TensorBoard audio, and ``Run.audio`` for players).
+    seed other than 0); its ``model.keras`` is the generator with weight norm folded.
+    ``snapshot_mels [B, frames, n_mels]`` are vocoded at every epoch end (TensorBoard audio, and ``Run.audio`` for players).
     """
     def build() -> MelGAN:
         gan = MelGAN(r.model)
@@ -311,8 +311,8 @@ def train_or_load_istft(
     """The kit's default vocoder (iSTFT head) of recipe ``r``, trained on ``corpus`` or loaded.
 
     The run folder is ``models_dir/<name>`` (default ``r.istft_name``,
-    ``istft-<profile>``, with ``-seed<seed>`` for a seed other than 0); its ``model.keras`` is the plain (uncompiled) network
-    ``[B, frames, n_mels] -> [B, frames * hop]``.
+    ``istft-<profile>``, with ``-seed<seed>`` for a seed other than 0); its ``model.keras``
+    is the plain (uncompiled) network ``[B, frames, n_mels] -> [B, frames * hop]``.
 
     ``mels`` (utterance id -> mel of the recording's frames) pairs each recording of
     ``corpus`` with that mel instead of its own. With ``start_from`` (a trained iSTFT

@@ -305,12 +305,16 @@ def config_changes(saved, config, *, path: str = "") -> list[str]:
     >>> config_changes({"recipe": {"epochs": 42, "lr": 0.002}}, {"recipe": {"epochs": 70, "lr": 0.002, "new": 1}})
     ['recipe.epochs: 42 -> 70']
     """
-    saved, config = json.loads(json.dumps(_jsonable(saved))), json.loads(json.dumps(_jsonable(config)))
+    return _differences(json.loads(json.dumps(_jsonable(saved))), json.loads(json.dumps(_jsonable(config))), path)
+
+
+def _differences(saved, config, path: str) -> list[str]:
+    """:func:`config_changes` on two configurations already read back from JSON."""
     if not isinstance(saved, dict) or not isinstance(config, dict):
         return [] if saved == config else [f"{path or 'config'}: {saved!r} -> {config!r}"]
     changes = []
     for key in sorted(saved.keys() & config.keys()):
-        changes += config_changes(saved[key], config[key], path=f"{path}.{key}" if path else key)
+        changes += _differences(saved[key], config[key], f"{path}.{key}" if path else key)
     return changes
 
 
