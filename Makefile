@@ -16,9 +16,15 @@ run: install
 	$(PY) -m voicelab corpus --profile $(PROFILE) --out data/corpus-$(PROFILE)
 	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --data-dir data --out $(OUT)
 
+# One pytest-xdist worker per core (at most 4: the notebooks' worker sets the pace), one
+# compute thread each (tests/conftest.py); the notebooks stay together on one worker, in
+# order (03 uses the model 02 trained). `make test TEST_WORKERS=1` runs on one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST  := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
 test: install
-	KERAS_BACKEND=tensorflow $(PY) -m pytest
-	KERAS_BACKEND=torch $(PY) -m pytest -m backend -p no:cacheprovider
+	KERAS_BACKEND=tensorflow $(PYTEST)
+	KERAS_BACKEND=torch $(PYTEST) -m backend -p no:cacheprovider
 
 lab: install
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    # `make test` runs the suite on one pytest-xdist worker per core: each worker (and the
+    # notebook kernels and training processes it starts) computes on one thread, so that
+    # the workers do not fight over the cores. Set before TensorFlow or PyTorch is imported.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+
 import numpy as np
 import pytest
 

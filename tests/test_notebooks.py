@@ -89,6 +89,7 @@ def test_notebook_follows_the_skeleton(path):
 
 
 @pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")   # one worker runs them in order: 03 uses the TTS model 02 trained
 @pytest.mark.parametrize("path", [pytest.param(p, marks=[pytest.mark.backend] if _trains(p) else [])
                                   for p in NOTEBOOKS], ids=lambda p: p.name)
 def test_notebook_runs_in_smoke_profile(path, smoke_corpus, emotional_corpus, data_dir, tmp_path):

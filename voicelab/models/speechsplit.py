@@ -328,6 +328,15 @@ class SpeechSplit(ConfiguredModel):
             self._inference = backend_steps.inference_function(lambda x: self(x, training=False)["mel"])
         return self._inference({k: ops.convert_to_tensor(v) for k, v in inputs.items()})
 
+    def infer_decode(self, codes: dict, embedding, mel_length):
+        """:meth:`decode` for inference, compiled once per model like :meth:`infer`; the output
+        has ``max(mel_length)`` frames."""
+        if getattr(self, "_decode_inference", None) is None:
+            self._decode_inference = backend_steps.inference_function(
+                lambda c, e, n: self.decode(c, e, n, ops.max(n), training=False))
+        return self._decode_inference({k: ops.convert_to_tensor(v) for k, v in codes.items()},
+                                      ops.convert_to_tensor(embedding), ops.convert_to_tensor(mel_length))
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = masked_mel_loss(self.normalize(x["mel"]), self.normalize(y_pred["mel"]), x["mel_length"])
         self.mel_loss_tracker.update_state(loss)
@@ -428,6 +437,5 @@ def decode_codes(model: SpeechSplit, codes: dict, *, embedding, n_frames: int) -
             raise ParameterError(f"codes[{code!r}] must be finite [{steps}, {getattr(c, f'{code}_dim')}] for "
                                  f"{n_frames} frames, got {None if value is None else value.shape}")
         batch[code] = value[None]
-    mel = model.decode(batch, _check_embedding(model, embedding)[None], np.array([n_frames], "int32"), int(n_frames),
-                       training=False)
+    mel = model.infer_decode(batch, _check_embedding(model, embedding)[None], np.array([n_frames], "int32"))
     return ops.convert_to_numpy(mel)[0]
