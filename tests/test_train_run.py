@@ -94,6 +94,36 @@ def test_interrupted_run_resumes_its_step_counter_and_history(data, tmp_path):
     assert curve(run.history, "loss")[0].tolist() == [2, 4, 6, 8]   # each epoch once
 
 
+def test_resuming_an_unfinished_run_of_another_configuration_warns_or_refuses(data, tmp_path):
+    def interrupted(config, after):
+        with pytest.raises(TrainingInterrupted):
+            train_or_load(tmp_path / "run", build=build, train=data, epochs=4, config=config, verbose=0,
+                          callbacks=[InterruptAfter(after)])
+
+    interrupted({"width": 1, "lr": 0.05}, 5)                           # saved at step 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)                    # the same configuration: silent
+        interrupted({"width": 1, "lr": 0.05}, 1)                       # resumed at 4, stopped before 6
+    with pytest.warns(UserWarning, match=r"unfinished run.*lr: 0\.05 -> 0\.01.*retrain=True"):
+        run = train_or_load(tmp_path / "run", build=build, train=data, epochs=4, config={"width": 1, "lr": 0.01},
+                            verbose=0)
+    assert run.info["resumed_at_step"] == 4 and run.info["config"] == {"width": 1, "lr": 0.01}
+
+    def build_wide():
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    with pytest.raises(TrainingInterrupted):
+        train_or_load(tmp_path / "other", build=build, train=data, epochs=4, config={"width": 1}, verbose=0,
+                      callbacks=[InterruptAfter(5)])
+    with pytest.warns(UserWarning), pytest.raises(ParameterError, match=r"cannot resume.*width: 1 -> 2"):
+        train_or_load(tmp_path / "other", build=build_wide, train=data, epochs=4, config={"width": 2}, verbose=0)
+    run = train_or_load(tmp_path / "other", build=build_wide, train=data, epochs=4, config={"width": 2},
+                        retrain=True, verbose=0)
+    assert run.info["resumed_at_step"] is None and run.info["steps"] == 8
+
+
 def test_phases_call_set_phase_and_a_resumed_run_skips_finished_ones(data, tmp_path):
     seen = []
 

@@ -262,6 +262,14 @@ class Checkpoint(keras.callbacks.Callback):
         os.replace(os.path.join(self.directory, self.META + ".tmp"),
                    os.path.join(self.directory, self.META))
 
+    def saved_state(self) -> dict:
+        """The saved ``state.json`` without loading any weights; ``{}`` when nothing was saved."""
+        path = os.path.join(self.directory, self.META)
+        if not os.path.isfile(os.path.join(self.directory, self.WEIGHTS)) or not os.path.isfile(path):
+            return {}
+        with open(path) as f:
+            return json.load(f)
+
     def restore(self, model) -> tuple[int, dict]:
         """Load the saved state into ``model`` (compiled): ``(epoch to resume at, state.json)``.
 

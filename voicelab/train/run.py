@@ -17,9 +17,10 @@ later notebooks. It owns what every training run needs, once:
   gives ``phases=[Phase("warmup", 14), Phase("gan", 3)]``; before each stage the
   model's ``set_phase(name)`` is called, and a resumed run skips finished stages;
 - Keras's progress bars (``verbose``);
-- a **warning** when a finished run is loaded for another configuration than the one
-  it was trained with (a recipe edited in a notebook, a kit update): the run is loaded
-  as trained, and the warning names each changed value and how to train afresh.
+- a **warning** when a finished run is loaded, or an unfinished one resumed, for another
+  configuration than the one it was trained with (a recipe edited in a notebook, a kit
+  update): the warning names each changed value and how to train afresh; a checkpoint
+  whose weights no longer fit the model is a ``ParameterError`` saying the same.
   Recipes pass as ``config`` what makes the model (:func:`recipe_fields`), not what
   only scores or shows it.
 
@@ -232,8 +233,21 @@ def train_or_load(
     model = build()
     history, clock = new_history(), _Clock()
     checkpoint = Checkpoint(folder / CHECKPOINT, every_n_steps=checkpoint_every,
-                            extra_state=lambda: {"history": history, "seconds": clock.seconds()})
-    initial_epoch, state = checkpoint.restore(model)
+                            extra_state=lambda: {"history": history, "seconds": clock.seconds(),
+                                                 "config": saved_config})
+    saved_config, saved = _jsonable(config), checkpoint.saved_state()
+    changes = config_changes(saved["config"], config) if config is not None and "config" in saved else []
+    if changes:
+        warnings.warn(f"{folder} holds an unfinished run of another configuration ({'; '.join(changes)}): it "
+                      "resumes from that run's checkpoint, so the model mixes both. Pass retrain=True (RETRAIN = "
+                      "True in a notebook) to start afresh with this one.", UserWarning, stacklevel=2)
+    try:
+        initial_epoch, state = checkpoint.restore(model)
+    except ValueError as error:    # Keras: the saved variables do not fit the model's shapes
+        if not changes:
+            raise
+        raise ParameterError(f"cannot resume {folder}: its checkpoint was trained with another configuration "
+                             f"({'; '.join(changes)}). Pass retrain=True to start afresh.") from error
     resumed_at = int(state["step"]) if state else None
     if state:                      # a mid-epoch save: drop what was logged after it
         history.update(truncate(state.get("history", {}), resumed_at))
