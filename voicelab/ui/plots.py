@@ -541,7 +541,10 @@ def losses(
     ax.set_xlabel("step" if by_step else "epoch")
     ax.set_ylabel("value")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    if len(keys) > 4:       # many curves: the legend beside the axes, not over the curves
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    else:
+        ax.legend()
     if title:
         ax.set_title(title)
     return ax
