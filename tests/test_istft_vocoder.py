@@ -67,7 +67,7 @@ def test_magnitude_prior_starts_at_the_mel_pseudo_inverse(rng, tmp_path):
     cfg = ISTFTVocoderConfig(audio=TINY_AUDIO, channels=8, blocks=1, magnitude_prior=True)
     model = build_istft_vocoder(cfg)
     mel = rng.normal(-3, 1, (1, 6, 8)).astype("float32")
-    head = keras.Model(model.inputs, model.get_layer("polar").output)    # the spectrum before the iSTFT
+    head = keras.Model(model.input, model.get_layer("polar").output)    # the spectrum before the iSTFT
     real, imag = (ops.convert_to_numpy(x)[0] for x in head(mel))
     expected = np.clip(mel_to_linear(np.exp(mel[0]), config=TINY_AUDIO), 1e-5, np.exp(cfg.max_log_magnitude))
     np.testing.assert_allclose(np.hypot(real, imag), expected, rtol=1e-4, atol=1e-6)
@@ -76,3 +76,19 @@ def test_magnitude_prior_starts_at_the_mel_pseudo_inverse(rng, tmp_path):
     loaded = keras.saving.load_model(tmp_path / "prior.keras")
     np.testing.assert_allclose(ops.convert_to_numpy(loaded(mel)), ops.convert_to_numpy(model(mel)), atol=1e-6)
 
+
+
+def test_the_neural_vocoder_feeds_either_input_structure_without_warnings(rng):
+    """Vocoders exported from ``model.inputs`` (a list of one) are called as they were built, silently."""
+    import warnings
+
+    from voicelab.vocoders import neural_vocoder
+
+    model = build_istft_vocoder(ISTFTVocoderConfig(audio=TINY_AUDIO, channels=8, blocks=1))
+    as_list = keras.Model(model.inputs, model.outputs, name="listed")
+    mel = rng.normal(-3, 1, (12, 8)).astype("float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        outputs = [neural_vocoder(m, TINY_AUDIO)(mel) for m in (model, as_list)]
+    assert outputs[0].shape == (TINY_AUDIO.n_samples(12),)
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)

@@ -48,6 +48,17 @@ def griffin_lim_vocoder(config: AudioConfig = AudioConfig(), *, n_iter: int = 32
     return vocode
 
 
+def _as_inputs(model, batch):
+    """``batch`` in the structure ``model`` was built with: a list of one for a model built
+    from ``model.inputs`` (vocoders saved before it was built from ``model.input``), so that
+    Keras does not warn at every call that the structures differ."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):    # a subclassed model: it takes what it is given
+        return batch
+    return [batch] if isinstance(structure, list) else batch
+
+
 def neural_vocoder(generator, config: AudioConfig = AudioConfig()) -> Vocoder:
     """Wrap a trained generator ``[B, frames, n_mels] -> [B, samples(, 1)]`` as a vocoder.
 
@@ -61,7 +72,7 @@ def neural_vocoder(generator, config: AudioConfig = AudioConfig()) -> Vocoder:
         mel = _check_mel(mel, config)
         if len(mel) < 4:
             raise ParameterError(f"mel has {len(mel)} frames: the neural vocoder needs at least 4")
-        y = np.asarray(generator.predict_on_batch(mel[None]))[0]
+        y = np.asarray(generator.predict_on_batch(_as_inputs(generator, mel[None])))[0]
         y = y[:, 0] if y.ndim == 2 else y
         return fix_length(y.astype(np.float32), size=config.n_samples(len(mel)))
     vocode.__name__ = generator.name

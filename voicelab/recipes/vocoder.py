@@ -340,7 +340,7 @@ def train_or_load_istft(
         r, Path(models_dir) / (name or default_name), corpus, audio=r.istft.audio, plan=plan, build=build,
         config=recipe_fields(r, only=("profile", "istft", "istft_plan" if start_from is None else "adapt_plan")),
         stages=lambda steps_per_epoch: {"epochs": _epochs(plan.steps, steps_per_epoch)},
-        export=lambda m: keras.Model(m.inputs, m.outputs, name=m.name),   # the network, without its loss
+        export=lambda m: keras.Model(m.input, m.output, name=m.name),   # the network, without its loss
         retrain=retrain, seed=seed, snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose,
         callbacks=callbacks, mels=mels)
 
