@@ -77,6 +77,8 @@ from voicelab.train.history import (
 )
 
 MODEL, INFO, HISTORY, CHECKPOINT, LOGS = ("model.keras", "run.json", "history.json", "checkpoint", "logs")
+RETRAIN_HINT = "Pass retrain=True (RETRAIN = True in a notebook)"
+"""How the warnings about another configuration say to train afresh."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +154,7 @@ def load_run(folder: str | os.PathLike, *, hint: str = "", config=None) -> Run:
     changes = config_changes(info.get("config"), config) if config is not None else []
     if changes:
         warnings.warn(f"{folder} was trained with another configuration ({'; '.join(changes)}): it is loaded as it "
-                      "was trained. Pass retrain=True (RETRAIN = True in a notebook) to train it with this one.",
+                      f"was trained. {RETRAIN_HINT} to train it with this one.",
                       UserWarning, stacklevel=2)
     return Run(folder, keras.models.load_model(folder / MODEL), info, history, load_audio(folder), True)
 
@@ -232,22 +234,23 @@ def train_or_load(
 
     model = build()
     history, clock = new_history(), _Clock()
+    saved_config = _jsonable(config)
     checkpoint = Checkpoint(folder / CHECKPOINT, every_n_steps=checkpoint_every,
                             extra_state=lambda: {"history": history, "seconds": clock.seconds(),
                                                  "config": saved_config})
-    saved_config, saved = _jsonable(config), checkpoint.saved_state()
+    saved = checkpoint.saved_state()
     changes = config_changes(saved["config"], config) if config is not None and "config" in saved else []
     if changes:
         warnings.warn(f"{folder} holds an unfinished run of another configuration ({'; '.join(changes)}): it "
-                      "resumes from that run's checkpoint, so the model mixes both. Pass retrain=True (RETRAIN = "
-                      "True in a notebook) to start afresh with this one.", UserWarning, stacklevel=2)
+                      f"resumes from that run's checkpoint, so the model mixes both. {RETRAIN_HINT} to start "
+                      "afresh with this one.", UserWarning, stacklevel=2)
     try:
         initial_epoch, state = checkpoint.restore(model)
     except ValueError as error:    # Keras: the saved variables do not fit the model's shapes
         if not changes:
             raise
         raise ParameterError(f"cannot resume {folder}: its checkpoint was trained with another configuration "
-                             f"({'; '.join(changes)}). Pass retrain=True to start afresh.") from error
+                             f"({'; '.join(changes)}). {RETRAIN_HINT} to start afresh.") from error
     resumed_at = int(state["step"]) if state else None
     if state:                      # a mid-epoch save: drop what was logged after it
         history.update(truncate(state.get("history", {}), resumed_at))
@@ -290,7 +293,7 @@ def train_or_load(
     _write_json(folder / HISTORY, history)
     info = {
         "name": folder.name,
-        "config": _jsonable(config),
+        "config": saved_config,
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "phases": [dataclasses.asdict(s) for s in stages],
