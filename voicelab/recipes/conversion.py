@@ -131,15 +131,19 @@ def recipe(profile: str, **changes) -> ConversionRecipe:
     """Notebook 04's recipe for ``profile``; ``changes`` replace fields (``recipe("quick", n_codes=64)``).
 
     ``quick``: 40 epochs of 30 batches, about 5 minutes per model on 2 cores (measured).
-    ``full``: the full corpus's 10 voices, about 150 batches of 32 per epoch, 60 epochs
-    (9,000 steps) per model, sized by estimate for 8 minutes on one GPU; not yet timed
-    on one.
+    ``full``: the full corpus's 10 voices, 75 batches of 64 an epoch, 20 epochs (1,500
+    steps) per model, sized by measurement for 8 minutes on one GPU
+    (``benchmarks/full_profile_timing.py``, ``benchmarks/results/``): on an H200 with the
+    PyTorch backend a step took 78, 72 and 73 ms with 32, 64 and 128 clips, so the two
+    models (and the bottleneck study's two, 5 epochs each) project to 4.2 minutes of
+    steps, plus at most 3.8 of validation and checkpoints. The former 60 epochs of 32
+    would have taken 50 minutes. Not yet trained to the end, so its quality is not measured.
     """
     check_profile(profile)
     r = ConversionRecipe(
         profile=profile,
-        epochs=pick(profile, smoke=2, quick=40, full=60),
-        batch_size=pick(profile, smoke=8, quick=16, full=32),
+        epochs=pick(profile, smoke=2, quick=40, full=20),
+        batch_size=pick(profile, smoke=8, quick=16, full=64),
         learning_rate=1e-3,
         n_codes=pick(profile, smoke=16, quick=256, full=256),
         code_dim=pick(profile, smoke=8, quick=64, full=64),

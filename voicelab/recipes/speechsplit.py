@@ -152,17 +152,23 @@ def recipe(profile: str, **changes) -> SpeechSplitRecipe:
 
     ``quick``: 40 voices (4 flite + 36 derived) x 30 sentences x 4 emotions; SpeechSplit
     for 6 epochs of 240 batches (1,440 steps, 712 s on 2 cores, about 0.4 s a step).
-    ``full``: 90 voices (the 10 built-in ones + 80 derived) x 60 sentences, 25 epochs of
-    batches of 32 (13,500 steps), wider networks: sized by estimate (30 ms a step with cuDNN
-    LSTMs) for 8 minutes on one GPU, not yet timed on one.
+    ``full``: 90 voices (the 10 built-in ones + 80 derived) x 60 sentences, wider
+    networks, sized by measurement for 8 minutes on one GPU
+    (``benchmarks/full_profile_timing.py``, ``benchmarks/results/``). On an H200 with the
+    PyTorch backend a SpeechSplit step took 119, 155 and 188 ms with 32, 64 and 128 clips
+    (the estimate had been 30 ms), so it takes batches of 128: 8 epochs of 135 batches
+    (203 s of steps); the judges 6 epochs each (60 s), CodeGAN 2 epochs of 540 batches of
+    32 (76 s), VoiceGAN 30 epochs (55 s): 6.6 minutes of steps, plus at most 2.2 of
+    validation and checkpoints. The former 25 + 10 + 40 + 600 epochs would have taken
+    97 minutes. Not yet trained to the end, so its quality is not measured.
     """
     check_profile(profile)
     r = SpeechSplitRecipe(
         profile=profile,
         n_sentences=pick(profile, smoke=6, quick=30, full=60),
         derived_speakers=pick(profile, smoke=4, quick=36, full=80),
-        epochs=pick(profile, smoke=2, quick=6, full=25),
-        batch_size=pick(profile, smoke=16, quick=16, full=32),
+        epochs=pick(profile, smoke=2, quick=6, full=8),
+        batch_size=pick(profile, smoke=16, quick=16, full=128),
         learning_rate=1e-3,
         rhythm_dim=2,
         content_dim=16,
@@ -171,9 +177,9 @@ def recipe(profile: str, **changes) -> SpeechSplitRecipe:
         content_input="centred",
         encoder_channels=pick(profile, smoke=16, quick=96, full=256),
         decoder_channels=pick(profile, smoke=16, quick=192, full=512),
-        judge_epochs=pick(profile, smoke=3, quick=6, full=10),
-        voicegan_epochs=pick(profile, smoke=3, quick=300, full=600),
-        codegan_epochs=pick(profile, smoke=2, quick=10, full=40),
+        judge_epochs=pick(profile, smoke=3, quick=6, full=6),
+        voicegan_epochs=pick(profile, smoke=3, quick=300, full=30),
+        codegan_epochs=pick(profile, smoke=2, quick=10, full=2),
         codegan_channels=pick(profile, smoke=16, quick=128, full=256),
         n_eval=pick(profile, smoke=1, quick=2, full=6),
         eval_speakers=pick(profile, smoke=1, quick=4, full=8),

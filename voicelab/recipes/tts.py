@@ -243,6 +243,18 @@ def recipe(profile: str) -> TTSRecipe:
     notebook 02 took 14.4 minutes on 2 cores (aligner 178 s, speaker-id model 385 s,
     reference 147 s, emotion 152 s), on a machine where it had taken 22.6 from scratch.
 
+    ``full`` is sized by measurement for 8 minutes on one GPU
+    (``benchmarks/full_profile_timing.py``; the figures of an H200 on the PyTorch backend
+    are in ``benchmarks/results/``). A step there costs about the same at 32, 64 or 128
+    clips (79, 67 and 69 ms for the speaker-id model): the time goes to launching work,
+    not to arithmetic, so ``full`` takes batches of 64. On the full corpus (10 voices x
+    480 training sentences, 75 batches an epoch) the steps of 20 aligner epochs, 45
+    speaker-id, 12 reference and 4 emotion epochs (every clip) project to 6.6 minutes,
+    plus validation and checkpoints at each epoch's end (at most 3.8 more, if they scale
+    with the validation split as its one batch measured did). The seed's 300 + 90 + 30
+    epochs of 32 would have taken 94 + 25 + 39 minutes. ``full`` has not yet been trained
+    to the end, so its quality is not measured.
+
     Example
     -------
     >>> recipe("smoke").tts_epochs
@@ -251,10 +263,10 @@ def recipe(profile: str) -> TTSRecipe:
     check_profile(profile)
     return TTSRecipe(
         profile=profile,
-        align_epochs=pick(profile, smoke=2, quick=6, full=40),
-        tts_epochs=pick(profile, smoke=2, quick=42, full=300),
-        reference_epochs=pick(profile, smoke=2, quick=12, full=90),
-        batch_size=pick(profile, smoke=16, quick=16, full=32),
+        align_epochs=pick(profile, smoke=2, quick=6, full=20),
+        tts_epochs=pick(profile, smoke=2, quick=42, full=45),
+        reference_epochs=pick(profile, smoke=2, quick=12, full=12),
+        batch_size=pick(profile, smoke=16, quick=16, full=64),
         width=pick(profile, smoke=16, quick=96, full=256),
         units=pick(profile, smoke=8, quick=64, full=192),
         voice_dim=pick(profile, smoke=8, quick=32, full=64),
@@ -264,7 +276,7 @@ def recipe(profile: str) -> TTSRecipe:
         n_eval=pick(profile, smoke=1, quick=6, full=30),
         n_held_out=pick(profile, smoke=1, quick=10, full=30),
         gl_iters=pick(profile, smoke=8, quick=48, full=100),
-        emotion_epochs=pick(profile, smoke=1, quick=4, full=30),
+        emotion_epochs=pick(profile, smoke=1, quick=4, full=4),
     )
 
 
