@@ -222,6 +222,50 @@ def test_killed_run_resumes_with_weights_optimizers_and_step_counter(gan, rng, t
         Checkpoint(tmp_path / "ckpt").restore(MelGAN(tiny_config()))
 
 
+def test_a_kill_while_saving_keeps_the_previous_state_whole(monkeypatch, tmp_path):
+    import os
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    ckpt = Checkpoint(tmp_path / "ckpt")
+    ckpt.set_model(model)
+    real_replace = os.replace
+
+    def killed(src, dst):   # the process dies just before state.json is replaced
+        if str(dst).endswith("state.json"):
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    # killed in the first save: weights but no state.json is no checkpoint at all
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save(epoch=1)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert ckpt.saved_state() == {} and ckpt.restore(model) == (0, {})
+
+    ckpt.save(epoch=1)
+    first = [w.copy() for w in model.get_weights()]
+    model.set_weights([w + 1.0 for w in first])
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save(epoch=2)                        # new weights written, never committed
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert ckpt.restore(model)[0] == 1            # epoch 1 and its own weights, not epoch 2's
+    for restored, saved in zip(model.get_weights(), first):
+        np.testing.assert_array_equal(restored, saved)
+    ckpt.save(epoch=2)
+    names = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert names == ["state-1.weights.h5", "state.json"]      # one set of weights is kept
+
+    # a checkpoint written before state.json named its weights file still resumes
+    old = tmp_path / "old"
+    old.mkdir()
+    (tmp_path / "ckpt" / "state-1.weights.h5").rename(old / "state.weights.h5")
+    (old / "state.json").write_text('{"epoch": 2, "step": 0}')
+    assert Checkpoint(old).restore(model)[0] == 2
+
+
 # ----------------------------------------------------------------- history and TensorBoard
 def test_history_logger_keeps_step_and_epoch_logs_and_writes_tensorboard(gan, rng, tmp_path):
     data = tiny_batches(rng, 4)

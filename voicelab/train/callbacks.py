@@ -207,12 +207,13 @@ def _all_finite(logs) -> bool:
 class Checkpoint(keras.callbacks.Callback):
     """Keep the latest training state in ``directory`` and resume from it.
 
-    Saves ``state.weights.h5`` (every network and optimizer variable: both nets and
+    Saves ``state-<0 or 1>.weights.h5`` (every network and optimizer variable: both nets and
     both optimizers of a GAN, step counter included) and ``state.json`` (epoch to
     resume from, global step, and ``extra_state()``: any JSON the caller keeps with
     the weights, such as the loss history and the seconds trained) at each epoch end
-    and, with ``every_n_steps``, during the epoch. Files are written to a temporary
-    name and renamed, so a run killed while saving keeps the previous state. Resuming
+    and, with ``every_n_steps``, during the epoch. The weights are written to a new
+    file and ``state.json``, which names it, is replaced last, in one rename: a run
+    killed while saving keeps the previous state whole. Resuming
     a mid-epoch save restarts that epoch with the saved weights: epochs are
     bookkeeping, the step counter is exact. A step whose logs are not finite is never
     saved; list :class:`BlowUpGuard` first so that a recovered step is not saved either.
@@ -250,44 +251,59 @@ class Checkpoint(keras.callbacks.Callback):
             self.save(epoch=epoch + 1)
 
     def save(self, *, epoch: int) -> None:
-        """Write the model's state now; ``epoch`` is where a resumed ``fit`` starts."""
+        """Write the model's state now; ``epoch`` is where a resumed ``fit`` starts.
+
+        The weights go to a new file first; renaming ``state.json``, which names that
+        file, is the one step that commits the save. Killed before it, the previous
+        state (or none) stays whole; the superseded weights are removed after it.
+        """
         os.makedirs(self.directory, exist_ok=True)
-        path = os.path.join(self.directory, self.WEIGHTS)
-        self.model.save_weights(path + ".tmp.weights.h5")
-        meta = {"epoch": epoch, "step": global_step(self.model),
+        previous = self.saved_state().get("weights")
+        weights = self._weights_name(1 if previous == self._weights_name(0) else 0)
+        self.model.save_weights(os.path.join(self.directory, weights))
+        meta = {"epoch": epoch, "step": global_step(self.model), "weights": weights,
                 **(self.extra_state() if self.extra_state else {})}
         with open(os.path.join(self.directory, self.META + ".tmp"), "w") as f:
             json.dump(meta, f)
-        os.replace(path + ".tmp.weights.h5", path)
-        os.replace(os.path.join(self.directory, self.META + ".tmp"),
-                   os.path.join(self.directory, self.META))
+        os.replace(os.path.join(self.directory, self.META + ".tmp"), os.path.join(self.directory, self.META))
+        for name in os.listdir(self.directory):
+            if name.endswith(".weights.h5") and name != weights:
+                os.remove(os.path.join(self.directory, name))
+
+    def _weights_name(self, slot: int) -> str:
+        return self.WEIGHTS.replace(".weights", f"-{slot}.weights")
 
     def saved_state(self) -> dict:
-        """The saved ``state.json`` without loading any weights; ``{}`` when nothing was saved."""
+        """The saved ``state.json`` without loading any weights; ``{}`` when nothing was saved.
+
+        A checkpoint written before ``state.json`` named its weights file keeps them in
+        ``state.weights.h5``.
+        """
         path = os.path.join(self.directory, self.META)
-        if not os.path.isfile(os.path.join(self.directory, self.WEIGHTS)) or not os.path.isfile(path):
+        if not os.path.isfile(path):
             return {}
         with open(path) as f:
-            return json.load(f)
+            meta = json.load(f)
+        meta.setdefault("weights", self.WEIGHTS)
+        return meta if os.path.isfile(os.path.join(self.directory, meta["weights"])) else {}
 
     def restore(self, model) -> tuple[int, dict]:
         """Load the saved state into ``model`` (compiled): ``(epoch to resume at, state.json)``.
 
-        ``(0, {})`` when nothing was saved. Optimizers not built yet are built first,
-        so their moments are restored too, not skipped.
+        ``(0, {})`` when nothing was saved (weights whose ``state.json`` was never
+        written, by a run killed in its first save, do not count). Optimizers not built
+        yet are built first, so their moments are restored too, not skipped.
         """
         optimizers = model_optimizers(model)
         if not optimizers:
             raise ParameterError("compile the model before Checkpoint.restore: "
                                  "the optimizers' state is restored too")
-        path = os.path.join(self.directory, self.WEIGHTS)
-        if not os.path.isfile(path):
+        meta = self.saved_state()
+        if not meta:
             return 0, {}
         if len(optimizers) == 1 and not optimizers[0].built:
             optimizers[0].build(model.trainable_variables)
-        model.load_weights(path)
-        with open(os.path.join(self.directory, self.META)) as f:
-            meta = json.load(f)
+        model.load_weights(os.path.join(self.directory, meta["weights"]))
         return int(meta["epoch"]), meta
 
 
