@@ -2,8 +2,8 @@
 
 The ``full`` profile is meant for one GPU and at most 8 minutes of training per notebook.
 This script checks that budget by measurement rather than estimate. On a small corpus of
-the same kind (``--corpus``: the four flite voices, 20 sentences, neutral and angry; built
-there if the folder holds none), it runs each training of notebooks 02-05 with the
+the same kind (``--corpus``: the four flite voices, 40 sentences, neutral and angry, so
+that a batch of 128 fits; built there if the folder holds none), it runs each training of notebooks 02-05 with the
 ``full`` recipe's networks, batch sizes and windows for a few epochs, through the same
 recipe functions as the notebooks, and measures:
 
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus = read_manifest(args.corpus / "manifest.jsonl")
     else:
         corpus = build_corpus(args.corpus, profile="full", speakers=list(FLITE_SPEAKERS), emotions=["neutral", "angry"],
-                              n_sentences=20)
+                              n_sentences=40)
     device = describe_device()
     print(f"backend {keras.backend.backend()}, {device}; corpus {args.corpus} ({len(corpus)} clips)", flush=True)
     rows, failed = [], []

@@ -69,3 +69,17 @@ def test_projection_adds_steps_and_scaled_epoch_overheads_and_totals_count_train
     assert summary[0] == {"notebook": "02", "projected_min": round(row["projected_min"], 1), "budget_min": 8.0,
                           "scale_to_fit": 1.0}
     assert summary[1]["projected_min"] == 16.0 and summary[1]["scale_to_fit"] == 0.5
+
+
+def test_the_full_corpus_sizes_are_the_kits():
+    from voicelab.data.corpus import _sizes, _splits
+    from voicelab.recipes import speechsplit
+
+    speakers, sentences = _sizes("full")
+    splits = _splits(sentences, 0)
+    assert timing.FULL_CORPUS == {"speakers": len(speakers), "train": splits.count("train"),
+                                  "valid": splits.count("valid")}
+    r = speechsplit.recipe("full")
+    splits = _splits(r.n_sentences, 0)
+    assert timing.FULL_EMOTIONAL == {"speakers": len(speakers) + r.derived_speakers, "train": splits.count("train"),
+                                     "valid": splits.count("valid")}

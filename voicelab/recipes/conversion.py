@@ -135,8 +135,8 @@ def recipe(profile: str, **changes) -> ConversionRecipe:
     steps) per model, sized by measurement for 8 minutes on one GPU
     (``benchmarks/full_profile_timing.py``, ``benchmarks/results/``): on an H200 with the
     PyTorch backend a step took 78, 72 and 73 ms with 32, 64 and 128 clips, so the two
-    models (and the bottleneck study's two, 5 epochs each) project to 4.2 minutes of
-    steps, plus at most 3.8 of validation and checkpoints. The former 60 epochs of 32
+    models (and the bottleneck study's two, 5 epochs each) project to 4.3 minutes of
+    steps, plus at most 3.9 of validation and checkpoints. The former 60 epochs of 32
     would have taken 50 minutes. Not yet trained to the end, so its quality is not measured.
     """
     check_profile(profile)

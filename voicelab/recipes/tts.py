@@ -250,7 +250,7 @@ def recipe(profile: str) -> TTSRecipe:
     not to arithmetic, so ``full`` takes batches of 64. On the full corpus (10 voices x
     480 training sentences, 75 batches an epoch) the steps of 20 aligner epochs, 45
     speaker-id, 12 reference and 4 emotion epochs (every clip) project to 6.6 minutes,
-    plus validation and checkpoints at each epoch's end (at most 3.8 more, if they scale
+    plus validation and checkpoints at each epoch's end (at most 3.6 more, if they scale
     with the validation split as its one batch measured did). The seed's 300 + 90 + 30
     epochs of 32 would have taken 94 + 25 + 39 minutes. ``full`` has not yet been trained
     to the end, so its quality is not measured.
