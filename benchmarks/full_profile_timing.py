@@ -9,8 +9,8 @@ recipe functions as the notebooks, and measures:
 
 - the seconds per training step once warm: the first epoch of each stage (tracing,
   cuDNN autotuning, feature extraction into the cache) is left out;
-- the seconds each epoch spends outside its steps (validation, checkpoint), scaled to the
-  full corpus's validation split.
+- the seconds each epoch spends validating, scaled to the full corpus's validation split,
+  and on the rest (checkpoints, logs), which does not scale.
 
 It multiplies them by the steps and epochs that the ``full`` recipe takes on the full
 corpus (notebooks 02-04: 10 voices x 480 training sentences; notebook 05: 90 voices x 48
@@ -49,24 +49,26 @@ EMOTIONS = 4
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall time of each training step and of each epoch's remainder (validation, checkpoints).
+    """Wall time of each training step, of each epoch's validation and of the rest of the epoch (checkpoints, logs).
 
     A step's time runs from the previous step's end (so it includes loading its batch),
     or from its own start for an epoch's first step. Stages (``fit`` calls) are counted
-    by ``on_train_begin``.
+    by ``on_train_begin``; validation by ``on_test_begin`` / ``on_test_end``, which
+    ``fit`` calls around it.
     """
 
     def __init__(self):
         super().__init__()
-        self.epochs: list[dict] = []   # {"stage", "steps": [seconds], "outside": seconds}
+        self.epochs: list[dict] = []   # {"stage", "steps": [seconds], "validation": seconds, "rest": seconds}
         self.stage = -1
+        self.current: dict | None = None
 
     def on_train_begin(self, logs=None):
         self.stage += 1
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = self.last = time.perf_counter()
-        self.current = {"stage": self.stage, "steps": []}
+        self.current = {"stage": self.stage, "steps": [], "validation": 0.0}
 
     def on_train_batch_begin(self, batch, logs=None):
         if not self.current["steps"]:
@@ -77,13 +79,20 @@ class StepTimer(keras.callbacks.Callback):
         self.current["steps"].append(now - self.last)
         self.last = now
 
+    def on_test_begin(self, logs=None):
+        self.test_start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        if self.current is not None:
+            self.current["validation"] += time.perf_counter() - self.test_start
+
     def on_epoch_end(self, epoch, logs=None):
         total = time.perf_counter() - self.epoch_start
-        self.current["outside"] = total - sum(self.current["steps"])
+        self.current["rest"] = total - sum(self.current["steps"]) - self.current["validation"]
         self.epochs.append(self.current)
 
     def per_stage(self) -> dict[int, dict]:
-        """Stage -> warm seconds per step, warm seconds outside the steps per epoch, timed steps."""
+        """Stage -> warm seconds per step, warm seconds of validation and of the rest per epoch, timed steps."""
         out = {}
         for stage in sorted({e["stage"] for e in self.epochs}):
             epochs = [e for e in self.epochs if e["stage"] == stage]
@@ -91,17 +100,20 @@ class StepTimer(keras.callbacks.Callback):
             steps = [s for e in warm for s in (e["steps"] if len(epochs) > 1 else e["steps"][1:])]
             if not steps:
                 raise RuntimeError(f"stage {stage}: no warm steps to time; give it more epochs")
-            out[stage] = {"step": sum(steps) / len(steps), "outside": sum(e["outside"] for e in warm) / len(warm),
-                          "timed": len(steps)}
+            out[stage] = {"step": sum(steps) / len(steps), "timed": len(steps),
+                          **{k: sum(e[k] for e in warm) / len(warm) for k in ("validation", "rest")}}
         return out
 
 
 def _row(notebook, name, model, stage, *, batch, full_steps, full_epochs=0, valid_scale=1.0, note="", training=True):
-    seconds = full_steps * stage["step"] + full_epochs * stage["outside"] * valid_scale
+    """A table row: ``full_steps`` steps and ``full_epochs`` epochs, whose validation is
+    ``valid_scale`` times the timed one (the full validation split's batches over the timed one's)."""
+    seconds = full_steps * stage["step"] + full_epochs * (stage["validation"] * valid_scale + stage["rest"])
     return {"notebook": notebook, "run": name, "parameters": int(model.count_params()) if model else None,
             "batch": batch, "s_per_step": round(stage["step"], 4), "timed_steps": stage["timed"],
-            "s_outside_per_epoch": round(stage["outside"], 3), "full_steps": int(full_steps),
-            "full_epochs": int(full_epochs), "projected_min": round(seconds / 60, 2), "training": training, "note": note}
+            "s_validation_per_epoch": round(stage["validation"], 3), "s_rest_per_epoch": round(stage["rest"], 3),
+            "full_steps": int(full_steps), "full_epochs": int(full_epochs), "projected_min": round(seconds / 60, 2),
+            "training": training, "note": note}
 
 
 def _batches(items: int, batch_size: int) -> int:
@@ -232,7 +244,7 @@ def time_vqvae(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main_on
     if main_only:
         return rows
     clips = FULL_CORPUS["speakers"] * (FULL_CORPUS["train"] + 2 * FULL_CORPUS["valid"])
-    rows.append(_row("04", "resemblyzer embeddings", None, {"step": embed_seconds, "outside": 0.0,
+    rows.append(_row("04", "resemblyzer embeddings", None, {"step": embed_seconds, "validation": 0.0, "rest": 0.0,
                                                              "timed": len(data.embeddings)},
                      batch=1, full_steps=clips, training=False, note="seconds per clip, not a training step"))
     return rows
@@ -265,7 +277,8 @@ def time_speechsplit(corpus, work: Path, epochs: int, *, batch_scale: int = 1, m
     plain_batches = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["train"] * EMOTIONS, full.batch_size)
     rows.append(_row("05", "emotion judge on the ordinary corpus (WORLD cue check)", judge, timer.per_stage()[0], batch=b,
                      full_steps=full.judge_epochs * plain_batches, full_epochs=full.judge_epochs,
-                     valid_scale=valid_scale * FULL_CORPUS["speakers"] / FULL_EMOTIONAL["speakers"] * 10,
+                     valid_scale=valid_scale * (FULL_CORPUS["speakers"] * FULL_CORPUS["valid"])
+                     / (FULL_EMOTIONAL["speakers"] * FULL_EMOTIONAL["valid"]),
                      note="same network: the step time above"))
 
     timer = StepTimer()
