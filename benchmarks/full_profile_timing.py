@@ -116,6 +116,14 @@ def _row(notebook, name, model, stage, *, batch, full_steps, full_epochs=0, vali
             "training": training, "note": note}
 
 
+def _time_run(train, *args, **kwargs):
+    """``train(*args, **kwargs)`` (a recipe's ``train_or_load_*``) afresh, silently, timed:
+    ``(its Run, StepTimer.per_stage())``."""
+    timer = StepTimer()
+    run = train(*args, retrain=True, verbose=0, callbacks=[timer], **kwargs)
+    return run, timer.per_stage()
+
+
 def _batches(items: int, batch_size: int) -> int:
     return math.ceil(items / batch_size)
 
@@ -136,20 +144,18 @@ def time_tts(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main_only
     neutral_batches = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["train"], full.batch_size)
     rows = []
 
-    timer = StepTimer()
-    aligner = tts.train_or_load_aligner(timed, data, models_dir=work / "models", retrain=True, verbose=0,
-                                        callbacks=[timer]).model
-    rows.append(_row("02", "aligner", aligner, timer.per_stage()[0], batch=b, full_steps=full.align_epochs * neutral_batches,
+    run, stages = _time_run(tts.train_or_load_aligner, timed, data, models_dir=work / "models")
+    aligner = run.model
+    rows.append(_row("02", "aligner", aligner, stages[0], batch=b, full_steps=full.align_epochs * neutral_batches,
                      full_epochs=full.align_epochs, valid_scale=valid_scale))
     durations = tts.durations(aligner, data)
 
     speaker = None
     for voice in ("speaker",) if main_only else ("speaker", "reference"):
-        timer = StepTimer()
-        run = tts.train_or_load_tts(timed, data, voice, durations=durations, models_dir=work / "models", retrain=True,
-                                    verbose=0, callbacks=[timer], start_from=speaker)
+        run, stages = _time_run(tts.train_or_load_tts, timed, data, voice, durations=durations,
+                                models_dir=work / "models", start_from=speaker)
         epochs_full = full.epochs_of(voice)
-        rows.append(_row("02", f"TTS, {voice} voice", run.model, timer.per_stage()[0], batch=b,
+        rows.append(_row("02", f"TTS, {voice} voice", run.model, stages[0], batch=b,
                          full_steps=epochs_full * neutral_batches, full_epochs=epochs_full, valid_scale=valid_scale,
                          note="warm-started from the speaker-id model" if speaker is not None else ""))
         speaker = speaker or run.model
@@ -159,12 +165,10 @@ def time_tts(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main_only
     emotional = timed.emotion_variant()
     emotion_data = tts.prepare(emotional, data_dir=work, corpus=corpus)
     emotion_durations = tts.durations(aligner, emotion_data)
-    timer = StepTimer()
-    run = tts.train_or_load_tts(emotional, emotion_data, "speaker", durations=emotion_durations,
-                                models_dir=work / "models", retrain=True, verbose=0, callbacks=[timer],
-                                start_from=speaker)
+    run, stages = _time_run(tts.train_or_load_tts, emotional, emotion_data, "speaker", durations=emotion_durations,
+                            models_dir=work / "models", start_from=speaker)
     batches = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["train"] * EMOTIONS, full.batch_size)
-    rows.append(_row("02", "TTS, emotions + variance adaptor", run.model, timer.per_stage()[0], batch=b,
+    rows.append(_row("02", "TTS, emotions + variance adaptor", run.model, stages[0], batch=b,
                      full_steps=full.emotion_epochs * batches, full_epochs=full.emotion_epochs,
                      valid_scale=valid_scale * EMOTIONS * len(data.batches["valid"]) / len(emotion_data.batches["valid"])))
     return rows
@@ -187,21 +191,17 @@ def time_vocoders(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main
 
     melgan_plan = dataclasses.replace(full.plan, steps=2 * epochs * per_epoch, warmup_steps=epochs * per_epoch,
                                       steps_per_epoch=per_epoch)
-    timer = StepTimer()
-    run = vocoder.train_or_load(dataclasses.replace(full, plan=melgan_plan), train, models_dir=work / "models",
-                                retrain=True, verbose=0, callbacks=[timer], cache_dir=work / "cache")
-    stages = timer.per_stage()
+    run, stages = _time_run(vocoder.train_or_load, dataclasses.replace(full, plan=melgan_plan), train,
+                            models_dir=work / "models", cache_dir=work / "cache")
     rows.append(_row("03", "MelGAN, warm-up (STFT loss)", run.model, stages[0], batch=full.plan.batch_size,
                      full_steps=full.plan.warmup_steps))
     rows.append(_row("03", "MelGAN, GAN", run.model, stages[1], batch=full.plan.batch_size, full_steps=full.plan.steps - full.plan.warmup_steps,
                      note="the generator's parameters; the discriminators train too"))
 
     istft_plan = dataclasses.replace(full.istft_plan, steps=epochs * per_epoch, steps_per_epoch=per_epoch)
-    timer = StepTimer()
-    run = vocoder.train_or_load_istft(dataclasses.replace(full, istft_plan=istft_plan), train,
-                                      models_dir=work / "models", retrain=True, verbose=0, callbacks=[timer],
-                                      cache_dir=work / "cache")
-    stage = timer.per_stage()[0]
+    run, stages = _time_run(vocoder.train_or_load_istft, dataclasses.replace(full, istft_plan=istft_plan), train,
+                            models_dir=work / "models", cache_dir=work / "cache")
+    stage = stages[0]
     rows.append(_row("03", "iSTFT vocoder (the kit's)", run.model, stage, batch=full.istft_plan.batch_size,
                      full_steps=full.istft_plan.steps))
     rows.append(_row("03", "iSTFT vocoder adapted to 02's mels", run.model, stage,
@@ -236,10 +236,8 @@ def time_vqvae(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main_on
         conversion.add_embeddings(data)
         embed_seconds = (time.perf_counter() - started) / max(len(data.embeddings), 1)
     for name, r, voice, epochs_full in variants:
-        timer = StepTimer()
-        run = conversion.train_or_load_vqvae(r, data, voice, models_dir=work / "models", retrain=True, verbose=0,
-                                             callbacks=[timer])
-        rows.append(_row("04", name, run.model, timer.per_stage()[0], batch=full.batch_size, full_steps=epochs_full * batches,
+        run, stages = _time_run(conversion.train_or_load_vqvae, r, data, voice, models_dir=work / "models")
+        rows.append(_row("04", name, run.model, stages[0], batch=full.batch_size, full_steps=epochs_full * batches,
                          full_epochs=epochs_full, valid_scale=valid_scale))
     if main_only:
         return rows
@@ -269,38 +267,32 @@ def time_speechsplit(corpus, work: Path, epochs: int, *, batch_scale: int = 1, m
                    / len(data.batches["valid"]))
     rows = []
 
-    timer = StepTimer()
-    judge = speechsplit.train_or_load_judge(timed, data, models_dir=work / "models", retrain=True, verbose=0,
-                                            callbacks=[timer]).model
-    rows.append(_row("05", "emotion judge", judge, timer.per_stage()[0], batch=b, full_steps=full.judge_epochs * batches,
+    run, stages = _time_run(speechsplit.train_or_load_judge, timed, data, models_dir=work / "models")
+    judge = run.model
+    rows.append(_row("05", "emotion judge", judge, stages[0], batch=b, full_steps=full.judge_epochs * batches,
                      full_epochs=full.judge_epochs, valid_scale=valid_scale))
     plain_batches = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["train"] * EMOTIONS, full.batch_size)
-    rows.append(_row("05", "emotion judge on the ordinary corpus (WORLD cue check)", judge, timer.per_stage()[0], batch=b,
+    rows.append(_row("05", "emotion judge on the ordinary corpus (WORLD cue check)", judge, stages[0], batch=b,
                      full_steps=full.judge_epochs * plain_batches, full_epochs=full.judge_epochs,
                      valid_scale=valid_scale * (FULL_CORPUS["speakers"] * FULL_CORPUS["valid"])
                      / (FULL_EMOTIONAL["speakers"] * FULL_EMOTIONAL["valid"]),
                      note="same network: the step time above"))
 
-    timer = StepTimer()
-    model = speechsplit.train_or_load_speechsplit(timed, data, models_dir=work / "models", retrain=True, verbose=0,
-                                                  callbacks=[timer]).model
-    rows.append(_row("05", "SpeechSplit", model, timer.per_stage()[0], batch=b, full_steps=full.epochs * batches,
+    run, stages = _time_run(speechsplit.train_or_load_speechsplit, timed, data, models_dir=work / "models")
+    model = run.model
+    rows.append(_row("05", "SpeechSplit", model, stages[0], batch=b, full_steps=full.epochs * batches,
                      full_epochs=full.epochs, valid_scale=valid_scale))
     if main_only:
         return rows
 
-    timer = StepTimer()
-    run = speechsplit.train_or_load_codegan(timed, data, model, models_dir=work / "models", retrain=True,
-                                            verbose=0, callbacks=[timer])
-    rows.append(_row("05", "CodeGAN", run.model, timer.per_stage()[0], batch=32, full_steps=full.codegan_epochs * (items // 32),
+    run, stages = _time_run(speechsplit.train_or_load_codegan, timed, data, model, models_dir=work / "models")
+    rows.append(_row("05", "CodeGAN", run.model, stages[0], batch=32, full_steps=full.codegan_epochs * (items // 32),
                      full_epochs=full.codegan_epochs, valid_scale=valid_scale,
                      note=f"timed with {emotions_here} emotions; full has {EMOTIONS}"))
 
-    timer = StepTimer()
-    run = speechsplit.train_or_load_voicegan(timed, data, models_dir=work / "models", retrain=True, verbose=0,
-                                             callbacks=[timer])
+    run, stages = _time_run(speechsplit.train_or_load_voicegan, timed, data, models_dir=work / "models")
     clips = FULL_EMOTIONAL["speakers"] * speechsplit.EMBEDDING_CLIPS
-    rows.append(_row("05", "VoiceGAN", run.model, timer.per_stage()[0], batch=32,
+    rows.append(_row("05", "VoiceGAN", run.model, stages[0], batch=32,
                      full_steps=full.voicegan_epochs * max(1, clips // 32), full_epochs=full.voicegan_epochs))
     return rows
 
