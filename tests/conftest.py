@@ -7,9 +7,11 @@ import os
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     # `make test` runs the suite on one pytest-xdist worker per core: each worker (and the
     # notebook kernels and training processes it starts) computes on one thread, so that
-    # the workers do not fight over the cores. Set before TensorFlow or PyTorch is imported.
+    # the workers do not fight over the cores (tests of the recognizer's processes ask for
+    # them by number). Set before TensorFlow or PyTorch is imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("VOICELAB_WORKERS", "1")   # the recognizer decodes in the worker itself
 
 import numpy as np
 import pytest

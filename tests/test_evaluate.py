@@ -69,6 +69,44 @@ def test_a_transcript_does_not_depend_on_the_clips_before_it(smoke_corpus):
     assert sum(map(bool, forwards)) >= 10   # the recognizer heard words in (nearly) every clip
 
 
+def test_worker_processes_transcribe_as_this_process_does(smoke_corpus):
+    utts = smoke_corpus.filter(emotion="neutral")[:6]
+    audio = [load(smoke_corpus.audio_path(u)) for u in utts]
+    here = [evaluate.Transcriber(workers=1)(y, sr=16000) for y in audio]
+    with evaluate.Transcriber(workers=2) as judge:
+        pending = [judge.submit(y, sr=16000) for y in audio]
+        assert judge._pool is not None and len(judge._pool._processes) == 2
+        processes = judge._pool._processes
+        assert [p.result(timeout=120) for p in pending] == here
+    assert judge._pool is None and all(p.poll() is not None for p in processes)   # closed: no process left
+    assert sum(map(bool, here)) >= 5
+    # a plain callable is a judge too: its transcript arrives as a finished future
+    assert evaluate.transcribe_later(lambda y, sr: f"{len(y)} at {sr}", audio[0], sr=16000).result() == f"{len(audio[0])} at 16000"
+
+
+def test_a_dropped_transcriber_stops_its_processes(speech):
+    judge = evaluate.Transcriber(workers=2)
+    assert judge.submit(speech[0], sr=speech[1]).result(timeout=120) == evaluate.Transcriber(workers=1)(speech[0], sr=speech[1])
+    processes = judge._pool._processes
+    del judge
+    import gc
+
+    gc.collect()
+    assert all(p.wait(timeout=30) is not None for p in processes)
+
+
+def test_bad_worker_counts_are_clear_errors(monkeypatch):
+    with pytest.raises(ParameterError, match="workers=0 must be a whole number of processes"):
+        evaluate.Transcriber(workers=0)
+    monkeypatch.setenv("VOICELAB_WORKERS", "two")
+    with pytest.raises(ParameterError, match="VOICELAB_WORKERS='two'"):
+        evaluate.Transcriber()
+    monkeypatch.setenv("VOICELAB_WORKERS", "3")
+    assert evaluate.Transcriber().workers == 3
+    with pytest.raises(ParameterError, match=r"y must be 1-D mono audio"):
+        evaluate.Transcriber(workers=2).submit(np.zeros((2, 100)), sr=16000)   # bad audio fails here, not in a worker
+
+
 def test_speaker_similarity_separates_speakers(clips):
     same = evaluate.speaker_similarity(clips["neutral"], clips["same_speaker"], sr=16000)
     other = evaluate.speaker_similarity(clips["neutral"], clips["other_speaker"], sr=16000)

@@ -110,31 +110,41 @@ def evaluate_conversions(
         from tqdm.auto import tqdm
 
         work = tqdm(work, desc="converting and scoring")
-    rows, clips, source_wer = [], {}, {}
-    for s, target in work:
-        if s.id not in source_wer:
-            source_wer[s.id] = metrics.word_error_rate([s.text], [judge(vocoder(s.mel), sr=sr)])
-        audio = vocoder(convert(s.mel, target))
-        reference = targets[target][s.sentence]
-        try:
-            e = metrics.speaker_embedding(audio, sr=sr)
-            sim_target = metrics.cosine_similarity(e, embed((target, s.sentence), reference))
-            sim_source = metrics.cosine_similarity(e, embed(("source", s.id), s.audio))
-        except ParameterError:        # too little speech to embed: no voice, and not the target's
-            sim_target = sim_source = float("nan")
-        rows.append({
-            "source_id": s.id, "source": s.speaker, "target": target,
-            "kind": "reconstruction" if target == s.speaker else "conversion",
-            "sim_target": sim_target, "sim_source": sim_source,
-            "closer_to_target": float(sim_target > sim_source),
-            "wer": metrics.word_error_rate([s.text], [judge(audio, sr=sr)]), "source_wer": source_wer[s.id],
-            "mcd_target": metrics.cepstral_distortion(analyse((target, s.sentence), reference),
-                                                      metrics.cepstral_analysis(audio, sr=sr)),
-            "mcd_source_target": metrics.cepstral_distortion(analyse((target, s.sentence), reference),
-                                                             analyse(("source", s.id), s.audio)),
-        })
-        if return_audio:
-            clips[(s.id, target)] = audio
+    rows, clips, source_transcripts, transcripts = [], {}, {}, []
+    try:
+        for s, target in work:
+            if s.id not in source_transcripts:   # the recognizer's processes decode while the next clip is made
+                source_transcripts[s.id] = metrics.transcribe_later(judge, vocoder(s.mel), sr=sr)
+            audio = vocoder(convert(s.mel, target))
+            transcripts.append(metrics.transcribe_later(judge, audio, sr=sr))
+            reference = targets[target][s.sentence]
+            try:
+                e = metrics.speaker_embedding(audio, sr=sr)
+                sim_target = metrics.cosine_similarity(e, embed((target, s.sentence), reference))
+                sim_source = metrics.cosine_similarity(e, embed(("source", s.id), s.audio))
+            except ParameterError:        # too little speech to embed: no voice, and not the target's
+                sim_target = sim_source = float("nan")
+            rows.append({
+                "source_id": s.id, "source": s.speaker, "target": target,
+                "kind": "reconstruction" if target == s.speaker else "conversion",
+                "sim_target": sim_target, "sim_source": sim_source,
+                "closer_to_target": float(sim_target > sim_source),
+                "wer": None, "source_wer": None,
+                "mcd_target": metrics.cepstral_distortion(analyse((target, s.sentence), reference),
+                                                          metrics.cepstral_analysis(audio, sr=sr)),
+                "mcd_source_target": metrics.cepstral_distortion(analyse((target, s.sentence), reference),
+                                                                 analyse(("source", s.id), s.audio)),
+            })
+            if return_audio:
+                clips[(s.id, target)] = audio
+        texts = {s.id: s.text for s in sources}
+        for row, transcript in zip(rows, transcripts):
+            row["wer"] = metrics.word_error_rate([texts[row["source_id"]]], [transcript.result()])
+            row["source_wer"] = metrics.word_error_rate([texts[row["source_id"]]],
+                                                        [source_transcripts[row["source_id"]].result()])
+    finally:
+        if transcriber is None:
+            judge.close()
     return (rows, clips) if return_audio else rows
 
 

@@ -17,8 +17,16 @@ Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb`` (MCD, WER, speaker similarit
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import os
+import queue
 import re
+import subprocess
+import sys
+import threading
+import weakref
+from pathlib import Path
 
 import numpy as np
 
@@ -162,35 +170,197 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     return float(jiwer.wer(refs, hyps))
 
 
+def default_workers() -> int:
+    """Processes a :class:`Transcriber` decodes in: ``$VOICELAB_WORKERS``, else the cores this process may use.
+
+    >>> import os; os.environ["VOICELAB_WORKERS"] = "3"; default_workers()
+    3
+    >>> del os.environ["VOICELAB_WORKERS"]
+    """
+    value = os.environ.get("VOICELAB_WORKERS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ParameterError(f"VOICELAB_WORKERS={value!r} must be a whole number of processes, at least 1")
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _new_decoder():
+    from pocketsphinx import Decoder
+
+    return Decoder(samprate=_JUDGE_SR, loglevel="FATAL")
+
+
+def _decode(decoder, pcm: bytes) -> str:
+    decoder.reinit_feat()   # forget the previous utterances' noise and level estimates
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return hyp.hypstr if hyp is not None else ""
+
+
+def _serve() -> None:
+    """A :class:`Transcriber` worker process: read clips from stdin, write their transcripts to stdout.
+
+    Each message is a 4-byte little-endian length and its bytes: 16-bit PCM at 16 kHz
+    in, UTF-8 text out. Stops at the end of its input.
+    """
+    decoder = _new_decoder()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while header := stdin.read(4):
+        pcm = stdin.read(int.from_bytes(header, "little"))
+        text = _decode(decoder, pcm).encode()
+        stdout.write(len(text).to_bytes(4, "little") + text)
+        stdout.flush()
+
+
+class _WorkerPool:
+    """``workers`` recognizer processes (:func:`_serve`), each fed by a thread from one queue of clips."""
+
+    def __init__(self, workers: int) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        self._queue: queue.Queue = queue.Queue()
+        self._processes = [
+            subprocess.Popen([sys.executable, "-c", "from voicelab.evaluation.metrics import _serve; _serve()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            for _ in range(workers)]
+        self._threads = [threading.Thread(target=self._feed, args=(p,), daemon=True) for p in self._processes]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, pcm: bytes) -> concurrent.futures.Future:
+        future = concurrent.futures.Future()
+        self._queue.put((pcm, future))
+        return future
+
+    def _feed(self, process: subprocess.Popen) -> None:
+        while (item := self._queue.get()) is not None:
+            pcm, future = item
+            try:
+                process.stdin.write(len(pcm).to_bytes(4, "little") + pcm)
+                process.stdin.flush()
+                header = process.stdout.read(4)
+                if len(header) < 4:
+                    raise RuntimeError("the recognizer process ended: " + process.stderr.read().decode(errors="replace")[-2000:])
+                future.set_result(process.stdout.read(int.from_bytes(header, "little")).decode())
+            except Exception as error:  # noqa: BLE001 - handed to whoever waits for this clip
+                future.set_exception(error)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join()
+        for p in self._processes:
+            try:
+                p.stdin.close()
+            except BrokenPipeError:    # the process had ended
+                pass
+            p.wait()
+            p.stdout.close()
+            p.stderr.close()
+
+
 class Transcriber:
     """The offline English recognizer that judges intelligibility (pocketsphinx).
 
     Each call starts from the same state: pocketsphinx's front end otherwise carries
     its noise and level estimates from one utterance to the next, so a clip's
     transcript would depend on the clips decoded before it (measured: 1 of 8 test
-    sentences changed when the order was reversed).
+    sentences changed when the order was reversed). So a clip's transcript is the same
+    whichever process decodes it, and in whatever order.
+
+    Decoding is the slow part of an evaluation (about 0.5 s a clip of clear speech on
+    one core, 2 s of noise) and pocketsphinx holds Python's lock, so threads do not
+    help. :meth:`submit` hands a clip to a pool of ``workers`` processes and returns at
+    once, while the caller makes the next clip; ``workers=1`` decodes in this process.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Decoding processes for :meth:`submit` (default: :func:`default_workers`, one
+        per core). The pool starts at the first :meth:`submit`; :meth:`close` (or
+        ``with``) stops it.
 
     Example
     -------
     >>> judge = Transcriber()          # doctest: +SKIP
     >>> judge(audio, sr=16000)         # doctest: +SKIP
     'please call stella'
+    >>> with Transcriber(workers=4) as judge:                          # doctest: +SKIP
+    ...     pending = [judge.submit(clip, sr=16000) for clip in clips]
+    ...     texts = [p.result() for p in pending]
     """
 
-    def __init__(self) -> None:
-        from pocketsphinx import Decoder
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is None:
+            workers = default_workers()
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ParameterError(f"workers={workers!r} must be a whole number of processes, at least 1")
+        self.workers = workers
+        self._decoder = None
+        self._pool = None
 
-        self._decoder = Decoder(samprate=_JUDGE_SR, loglevel="FATAL")
+    @staticmethod
+    def _pcm(y: np.ndarray, sr: int) -> bytes:
+        y = _to_judge_rate(_check_audio(y, "y"), sr)
+        return (np.clip(y, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
 
     def __call__(self, y: np.ndarray, *, sr: int) -> str:
-        y = _to_judge_rate(_check_audio(y, "y"), sr)
-        pcm = (np.clip(y, -1.0, 1.0) * 32767).astype(np.int16)
-        self._decoder.reinit_feat()   # forget the previous utterances' noise and level estimates
-        self._decoder.start_utt()
-        self._decoder.process_raw(pcm.tobytes(), full_utt=True)
-        self._decoder.end_utt()
-        hyp = self._decoder.hyp()
-        return hyp.hypstr if hyp is not None else ""
+        """The transcript of ``y``, decoded in this process."""
+        pcm = self._pcm(y, sr)
+        if self._decoder is None:
+            self._decoder = _new_decoder()
+        return _decode(self._decoder, pcm)
+
+    def submit(self, y: np.ndarray, *, sr: int) -> concurrent.futures.Future:
+        """Start decoding ``y``; the returned future's ``result()`` is its transcript.
+
+        Bad audio is an error here, not in ``result()``. With ``workers=1`` the clip is
+        decoded before this returns.
+        """
+        pcm = self._pcm(y, sr)
+        if self.workers == 1:
+            if self._decoder is None:
+                self._decoder = _new_decoder()
+            return _done(_decode(self._decoder, pcm))
+        if self._pool is None:
+            # fresh interpreters that import only this module and pocketsphinx: never a fork of a
+            # process whose TensorFlow or PyTorch threads are running, nor a re-run of the caller's script
+            self._pool = _WorkerPool(self.workers)
+            self._finalizer = weakref.finalize(self, self._pool.close)   # a transcriber dropped unclosed
+        return self._pool.submit(pcm)
+
+    def close(self) -> None:
+        """Stop the worker processes (a later :meth:`submit` starts new ones)."""
+        if self._pool is not None:
+            self._finalizer()          # closes the pool, once
+            self._pool = None
+
+    def __enter__(self) -> Transcriber:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _done(value) -> concurrent.futures.Future:
+    future = concurrent.futures.Future()
+    future.set_result(value)
+    return future
+
+
+def transcribe_later(transcriber, y: np.ndarray, *, sr: int) -> concurrent.futures.Future:
+    """``transcriber.submit(y, sr=sr)`` where it has one (a :class:`Transcriber`), else its transcript now, as a
+    finished future: evaluations take any ``(audio, sr=) -> text`` callable as the judge.
+
+    >>> transcribe_later(lambda y, sr: "hello", np.zeros(160), sr=16000).result()
+    'hello'
+    """
+    submit = getattr(transcriber, "submit", None)
+    return submit(y, sr=sr) if submit is not None else _done(transcriber(y, sr=sr))
 
 
 @functools.lru_cache(maxsize=1)

@@ -43,31 +43,41 @@ def evaluate_voices(model, manifest, *, speakers: Sequence[str], references: Map
     """
     judge = transcriber or metrics.Transcriber()
     truth_transcripts = {} if truth_transcripts is None else truth_transcripts
+    pending_truth = {}       # transcripts still being decoded, by utterance id
     rows: dict[str, dict[str, list]] = {}
     items = list(manifest)
     if progress:
         from tqdm.auto import tqdm
 
         items = tqdm(items, desc="evaluating")
-    for utt in items:
-        if utt.speaker not in speakers:
-            raise ParameterError(f"utterance {utt.id!r} has speaker {utt.speaker!r}, not in {list(speakers)}")
-        voice = utt.speaker if model.config.voice == "speaker" else (references or {})[utt.speaker]
-        emotion = utt.emotion if model.config.n_emotions > 1 else None
-        y_syn, _, _ = synthesize(model, utt.text, voice=voice, config=config, n_iter=n_iter, speakers=speakers,
-                                 vocoder=vocoder, emotion=emotion, emotions=emotions)
-        y_true = vl_audio.load(manifest.audio_path(utt), sr=config.sr)
-        r = rows.setdefault(utt.speaker, {k: [] for k in ("mcd", "sim", "ref", "hyp", "truth")})
-        r["mcd"].append(metrics.mel_cepstral_distortion(y_true, y_syn, sr=config.sr))
-        try:
-            r["sim"].append(metrics.speaker_similarity(y_true, y_syn, sr=config.sr))
-        except ParameterError:  # the synthetic clip is (nearly) silent: no voice to compare
-            r["sim"].append(float("nan"))
-        r["ref"].append(utt.text)
-        r["hyp"].append(judge(y_syn, sr=config.sr))
-        if utt.id not in truth_transcripts:
-            truth_transcripts[utt.id] = judge(y_true, sr=config.sr)
-        r["truth"].append(truth_transcripts[utt.id])
+    try:
+        for utt in items:
+            if utt.speaker not in speakers:
+                raise ParameterError(f"utterance {utt.id!r} has speaker {utt.speaker!r}, not in {list(speakers)}")
+            voice = utt.speaker if model.config.voice == "speaker" else (references or {})[utt.speaker]
+            emotion = utt.emotion if model.config.n_emotions > 1 else None
+            y_syn, _, _ = synthesize(model, utt.text, voice=voice, config=config, n_iter=n_iter, speakers=speakers,
+                                     vocoder=vocoder, emotion=emotion, emotions=emotions)
+            y_true = vl_audio.load(manifest.audio_path(utt), sr=config.sr)
+            r = rows.setdefault(utt.speaker, {k: [] for k in ("mcd", "sim", "ref", "hyp", "truth")})
+            # the recognizer's processes decode while this process makes and measures the next clips
+            r["hyp"].append(metrics.transcribe_later(judge, y_syn, sr=config.sr))
+            if utt.id not in truth_transcripts and utt.id not in pending_truth:
+                pending_truth[utt.id] = metrics.transcribe_later(judge, y_true, sr=config.sr)
+            r["truth"].append(utt.id)
+            r["mcd"].append(metrics.mel_cepstral_distortion(y_true, y_syn, sr=config.sr))
+            try:
+                r["sim"].append(metrics.speaker_similarity(y_true, y_syn, sr=config.sr))
+            except ParameterError:  # the synthetic clip is (nearly) silent: no voice to compare
+                r["sim"].append(float("nan"))
+            r["ref"].append(utt.text)
+        truth_transcripts.update({i: t.result() for i, t in pending_truth.items()})
+        for r in rows.values():
+            r["hyp"] = [t.result() for t in r["hyp"]]
+            r["truth"] = [truth_transcripts[i] for i in r["truth"]]
+    finally:
+        if transcriber is None:
+            judge.close()
     results = {}
     for speaker, r in rows.items():
         wer_s = metrics.word_error_rate(r["ref"], r["hyp"])

@@ -668,18 +668,22 @@ def evaluate(model, judge, r: SpeechSplitRecipe, data: EmotionData, *, vocoder, 
         from tqdm.auto import tqdm
 
         pairs = tqdm(pairs, desc="rendering and scoring")
-    rows, clips = [], {}
+    rows, clips, transcripts = [], {}, []
     for neutral, target in pairs:
         source = data.features.audio(neutral)
         made = renditions(model, data, neutral, target, vocoder=vocoder, codegan=codegan, systems=systems)
         for system, audio in made.items():
             scores = score_rendition(audio, target=data.features.audio(target), source=source, text=target.text,
                                      emotion=target.emotion, judge=judge_fn, emotions=data.emotions,
-                                     sr=r.audio.sr, transcriber=transcriber, config=r.audio)
+                                     sr=r.audio.sr, config=r.audio)
             key = (target.speaker, target.sentence_id, target.emotion, system)
             rows.append(dict(zip(("speaker", "sentence", "emotion", "system"), key)) | scores)
+            if transcriber is not None:   # decoded in the recognizer's processes while the next clips are made
+                transcripts.append((rows[-1], target.text, metrics.transcribe_later(transcriber, audio, sr=r.audio.sr)))
             if return_audio:
                 clips[key] = audio
+    for row, text, transcript in transcripts:
+        row["wer"] = metrics.word_error_rate([text], [transcript.result()])
     return (rows, clips) if return_audio else rows
 
 
@@ -695,17 +699,19 @@ def speak_with_voices(model, r: SpeechSplitRecipe, data: EmotionData, voices: di
     sentences = sorted({u.sentence_id for u in data.test})[: r.n_eval]
     sources = [u for u in data.test.filter(emotion="neutral", sentence_id=sentences)
                if u.speaker in data.speakers[: r.eval_speakers]]
-    rows, clips = [], {}
+    rows, clips, transcripts = [], {}, []
     for name, vector in voices.items():
         for u in sources:
             audio = vocoder(swap(model, data, content=u, voice=vector))
+            transcripts.append((u.text, metrics.transcribe_later(transcriber, audio, sr=r.audio.sr)))
             try:
                 spoken = metrics.speaker_embedding(audio, sr=r.audio.sr)
                 sims = metrics.cosine_similarity(spoken, vector), metrics.cosine_similarity(spoken, data.voices[u.speaker])
             except ParameterError:         # too little speech to embed: no voice at all
                 sims = float("nan"), float("nan")
-            rows.append({"voice": name, "source_id": u.id,
-                         "wer": metrics.word_error_rate([u.text], [transcriber(audio, sr=r.audio.sr)]),
+            rows.append({"voice": name, "source_id": u.id, "wer": None,
                          "sim_to_voice": sims[0], "sim_to_source": sims[1]})
             clips.setdefault(name, audio)
+    for row, (text, transcript) in zip(rows, transcripts):
+        row["wer"] = metrics.word_error_rate([text], [transcript.result()])
     return rows, clips

@@ -457,10 +457,14 @@ def evaluate(r: TTSRecipe, models: dict, *, test: Manifest, speakers: list[str],
     judge = transcriber or metrics.Transcriber()
     truth_transcripts = {} if truth_transcripts is None else truth_transcripts
     eval_set = evaluation_set(r, test, n_eval=n_eval)
-    return {voice: evaluate_voices(model, eval_set, speakers=speakers, references=references, config=r.audio,
-                                   n_iter=r.gl_iters, transcriber=judge, truth_transcripts=truth_transcripts,
-                                   vocoder=vocoder, emotions=emotions, progress=progress)
-            for voice, model in models.items()}
+    try:
+        return {voice: evaluate_voices(model, eval_set, speakers=speakers, references=references, config=r.audio,
+                                       n_iter=r.gl_iters, transcriber=judge, truth_transcripts=truth_transcripts,
+                                       vocoder=vocoder, emotions=emotions, progress=progress)
+                for voice, model in models.items()}
+    finally:
+        if transcriber is None:
+            judge.close()
 
 
 class LearningCurve(keras.callbacks.Callback):
