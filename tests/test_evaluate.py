@@ -95,6 +95,15 @@ def test_a_dropped_transcriber_stops_its_processes(speech):
     assert all(p.wait(timeout=30) is not None for p in processes)
 
 
+def test_closing_cancels_the_clips_not_yet_started(speech):
+    # an interrupted evaluation closes its transcriber: it must not wait for every queued clip
+    judge = evaluate.Transcriber(workers=2)
+    pending = [judge.submit(speech[0], sr=speech[1]) for _ in range(12)]   # about 0.5 s of decoding each
+    judge.close()
+    assert sum(p.cancelled() for p in pending) >= 6
+    assert all(isinstance(p.result(), str) for p in pending if not p.cancelled())
+
+
 def test_bad_worker_counts_are_clear_errors(monkeypatch):
     with pytest.raises(ParameterError, match="workers=0 must be a whole number of processes"):
         evaluate.Transcriber(workers=0)

@@ -249,6 +249,14 @@ class _WorkerPool:
                 future.set_exception(error)
 
     def close(self) -> None:
+        """Cancel the clips not yet started (an interrupted evaluation does not wait for them), stop the processes."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[1].cancel()
         for _ in self._threads:
             self._queue.put(None)
         for t in self._threads:
