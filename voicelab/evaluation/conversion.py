@@ -116,7 +116,7 @@ def evaluate_conversions(
             if s.id not in source_transcripts:   # the recognizer's processes decode while the next clip is made
                 source_transcripts[s.id] = metrics.transcribe_later(judge, vocoder(s.mel), sr=sr)
             audio = vocoder(convert(s.mel, target))
-            transcripts.append(metrics.transcribe_later(judge, audio, sr=sr))
+            transcripts.append((s, metrics.transcribe_later(judge, audio, sr=sr)))
             reference = targets[target][s.sentence]
             try:
                 e = metrics.speaker_embedding(audio, sr=sr)
@@ -137,11 +137,11 @@ def evaluate_conversions(
             })
             if return_audio:
                 clips[(s.id, target)] = audio
-        texts = {s.id: s.text for s in sources}
-        for row, transcript in zip(rows, transcripts):
-            row["wer"] = metrics.word_error_rate([texts[row["source_id"]]], [transcript.result()])
-            row["source_wer"] = metrics.word_error_rate([texts[row["source_id"]]],
-                                                        [source_transcripts[row["source_id"]].result()])
+        source_wer = {s.id: metrics.word_error_rate([s.text], [source_transcripts[s.id].result()])
+                      for s in sources}
+        for row, (s, transcript) in zip(rows, transcripts):
+            row["wer"] = metrics.word_error_rate([s.text], [transcript.result()])
+            row["source_wer"] = source_wer[s.id]
     finally:
         if transcriber is None:
             judge.close()

@@ -341,11 +341,9 @@ class Transcriber:
         Bad audio is an error here, not in ``result()``. With ``workers=1`` the clip is
         decoded before this returns.
         """
-        pcm = self._pcm(y, sr)
         if self.workers == 1:
-            if self._decoder is None:
-                self._decoder = _new_decoder()
-            return _done(_decode(self._decoder, pcm))
+            return _done(self(y, sr=sr))
+        pcm = self._pcm(y, sr)
         if self._pool is None:
             # fresh interpreters that import only this module and pocketsphinx: never a fork of a
             # process whose TensorFlow or PyTorch threads are running, nor a re-run of the caller's script
