@@ -11,7 +11,7 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     # them by number). Set before TensorFlow or PyTorch is imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-    os.environ.setdefault("VOICELAB_WORKERS", "1")   # the recognizer decodes in the worker itself
+    os.environ.setdefault("VOICELAB_WORKERS", "1")   # recognizer and features run in the worker itself
 
 import numpy as np
 import pytest

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from voicelab.data.manifest import Manifest, write_manifest
+from voicelab.data.cache import FeatureCache
 from voicelab.data.pipeline import MEL_PAD, AudioSegments, SpeechBatches, config_key
 from voicelab.dsp import audio
 from voicelab.dsp.features import AudioConfig, log_mel, melspectrogram
@@ -161,6 +162,38 @@ def test_other_sample_rates_are_resampled_and_cached(corpus, tmp_path):
     # the resampler's anti-alias filter takes the top bands (near 8 kHz): compare below them
     np.testing.assert_allclose(batch["mel"][0, :, :72], reference[:, :72], atol=0.5)
     assert len(list((tmp_path / "cache" / "audio-16000").glob("*.npy"))) == 1
+
+
+def test_fill_in_worker_processes_matches_clip_by_clip(corpus, tmp_path):
+    utts = list(corpus)[:12]
+    filled = FeatureCache(corpus, AudioConfig(), tmp_path)
+    assert filled.fill(utts, kinds=("mel", "f0"), workers=2) == 12
+    assert not list(tmp_path.rglob("*.tmp"))
+    plain = FeatureCache(corpus, AudioConfig())   # no cache: computed here, clip by clip
+    for u in utts:
+        # a worker's BLAS may sum in another order than this process's: float32 rounding apart
+        np.testing.assert_allclose(filled.mel(u), plain.mel(u), atol=1e-5)
+        np.testing.assert_array_equal(filled.f0(u), plain.f0(u))
+    assert filled.hits == 24 and filled.misses == 0
+    # what is stored is left alone; a missing entry (an interrupted fill) is all that is computed
+    assert filled.fill(utts, kinds=("mel", "f0"), workers=2) == 0
+    next((tmp_path / f"f0-{config_key(AudioConfig())}").glob("*.npy")).unlink()
+    assert filled.fill(utts, kinds=("mel", "f0"), workers=1) == 1
+
+
+def test_fill_stores_resampled_audio_and_refuses_bad_arguments(corpus, tmp_path):
+    config = AudioConfig(sr=22050)   # the corpus is at 16 kHz: every clip is resampled once
+    cache = FeatureCache(corpus, config, tmp_path)
+    utts = list(corpus)[:3]
+    assert cache.fill(utts, workers=1) == 3
+    assert len(list((tmp_path / "audio-22050").glob("*.npy"))) == 3
+    np.testing.assert_array_equal(cache.mel(utts[0]), FeatureCache(corpus, config, tmp_path / "other").mel(utts[0]))
+    with pytest.raises(ParameterError, match="each must be one of mel, f0"):
+        cache.fill(utts, kinds=("mfcc",))
+    with pytest.raises(ParameterError, match="workers=0 must be a whole number"):
+        cache.fill(utts, workers=0)
+    with pytest.raises(ParameterError, match="make the FeatureCache with a cache_dir"):
+        FeatureCache(corpus, config).fill(utts)
 
 
 def test_max_seconds_map_fn_and_bad_arguments(corpus):

@@ -9,12 +9,15 @@
   the one record format every corpus and reader produces (:mod:`voicelab.data.manifest`);
 - ``read_ljspeech``, ``read_vctk``, ``read_libritts``, ``read_esd``, ``read_common_voice``:
   datasets already on disk as the same manifest (:mod:`voicelab.data.readers`);
+- :class:`FeatureCache`: each clip's resampled audio, log-mel and f0, kept on disk and
+  computed for many clips at once in worker processes (:mod:`voicelab.data.cache`);
 - :class:`SpeechBatches` / :class:`AudioSegments`: padded batches for Keras on either
   backend (:mod:`voicelab.data.pipeline`).
 
 Introduced in ``notebooks/01_audio_features.ipynb``.
 """
 
+from voicelab.data.cache import FeatureCache
 from voicelab.data.corpus import build_corpus, corpus_folder, read_build_info, speak_sentences
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
 from voicelab.data.readers import (
@@ -25,7 +28,7 @@ from voicelab.data.readers import (
     read_vctk,
 )
 
-_PIPELINE = ("SpeechBatches", "AudioSegments", "FeatureCache", "pad_batch", "MEL_PAD")
+_PIPELINE = ("SpeechBatches", "AudioSegments", "pad_batch", "MEL_PAD")
 
 
 def __getattr__(name):
@@ -38,6 +41,7 @@ def __getattr__(name):
 
 __all__ = [
     *_PIPELINE,
+    "FeatureCache",
     "Manifest",
     "Utterance",
     "build_corpus",

@@ -37,21 +37,16 @@ Example
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
 import os
-import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import keras
 import numpy as np
 
+from voicelab.data.cache import FeatureCache, config_key
 from voicelab.data.manifest import Manifest, Utterance
-from voicelab.dsp.features import MEL_FLOOR, AudioConfig, log_melspectrogram
+from voicelab.dsp.features import MEL_FLOOR, AudioConfig
 from voicelab.errors import DatasetError, ParameterError
 
 __all__ = ["MEL_PAD", "AudioSegments", "ExtendedBatches", "FeatureCache", "SpeechBatches", "config_key", "pad_batch"]
@@ -83,106 +78,6 @@ def pad_batch(
     for row, a in enumerate(arrays):
         out[row, : len(a)] = a
     return out, lengths
-
-
-# --------------------------------------------------------------------------- features
-
-
-def config_key(config: AudioConfig) -> str:
-    """A short hash of every field of ``config`` (and of the log floor), naming its cache."""
-    fields = dataclasses.asdict(config) | {"log_floor": MEL_FLOOR, "version": 1}
-    return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-class FeatureCache:
-    """Audio (resampled to ``config.sr``) and log-mel of each utterance, optionally on disk.
-
-    Without ``cache_dir`` everything is computed on each call. With it, the log-mel of
-    an utterance is stored in ``cache_dir/logmel-<config hash>/`` and resampled audio
-    in ``cache_dir/audio-<sr>/``, under a name that also hashes the audio file's path,
-    size and modification time, so a re-recorded file is never served stale.
-    Writes are atomic (temporary file, then rename): parallel workers and interrupted
-    runs never leave a half-written entry.
-    """
-
-    def __init__(self, manifest: Manifest, config: AudioConfig, cache_dir: str | os.PathLike | None = None):
-        self.manifest = manifest
-        self.config = config
-        self.root = None if cache_dir is None else Path(cache_dir).expanduser()
-        self._folders = {"mel": f"logmel-{config_key(config)}", "audio": f"audio-{config.sr}",
-                         "f0": f"f0-{config_key(config)}"}
-        self.hits = self.misses = 0
-
-    def _entry(self, utt: Utterance, kind: str) -> Path | None:
-        if self.root is None:
-            return None
-        path = self.manifest.audio_path(utt)
-        stat = path.stat()
-        stamp = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:10]
-        return self.root / self._folders[kind] / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', utt.id)}-{stamp}.npy"
-
-    def _cached(self, entry: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        if entry is not None and entry.is_file():
-            try:
-                array = np.load(entry)
-                self.hits += 1
-                return array
-            except (OSError, ValueError):  # not a complete .npy: recompute and replace it
-                pass
-        array = compute()
-        self.misses += 1
-        if entry is not None:
-            _save_atomic(entry, array)
-        return array
-
-    def audio(self, utt: Utterance) -> np.ndarray:
-        """float32 samples at ``config.sr`` (cached only when resampling was needed)."""
-        from voicelab.dsp.audio import load
-
-        path = self.manifest.audio_path(utt)
-        if utt.sr == self.config.sr:
-            return load(path, sr=self.config.sr)
-        return self._cached(self._entry(utt, "audio"), lambda: load(path, sr=self.config.sr))
-
-    def mel(self, utt: Utterance, audio: np.ndarray | None = None) -> np.ndarray:
-        """float32 log-mel ``[frames, n_mels]``; ``audio`` saves a reload on a cache miss."""
-
-        def compute() -> np.ndarray:
-            y = self.audio(utt) if audio is None else audio
-            return log_melspectrogram(y, config=self.config)
-
-        return self._cached(self._entry(utt, "mel"), compute)
-
-    def f0(self, utt: Utterance) -> np.ndarray:
-        """float32 f0 in Hz per mel frame ``[frames]``, 0 where unvoiced (WORLD's DIO, cached).
-
-        Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb`` (the variance adaptor's pitch).
-        """
-        from voicelab.dsp.features import f0
-
-        def compute() -> np.ndarray:
-            hz, _ = f0(self.audio(utt), config=self.config)
-            return hz.astype(np.float32)
-
-        return self._cached(self._entry(utt, "f0"), compute)
-
-    def load(self, utt: Utterance, *, audio: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
-        """``(audio or None, log-mel)``; with ``audio=False`` and a cached mel, no file is read."""
-        y = self.audio(utt) if audio else None
-        return y, self.mel(utt, y)
 
 
 # --------------------------------------------------------------------------- datasets

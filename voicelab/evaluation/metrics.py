@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from voicelab.errors import ParameterError
+from voicelab.profiles import default_workers
 
 _JUDGE_SR = 16000
 
@@ -169,20 +170,6 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     if not all(refs):
         raise ParameterError(f"references {[i for i, r in enumerate(refs) if not r]} have no words")
     return float(jiwer.wer(refs, hyps))
-
-
-def default_workers() -> int:
-    """Processes a :class:`Transcriber` decodes in: ``$VOICELAB_WORKERS``, else the cores this process may use.
-
-    >>> default_workers() >= 1
-    True
-    """
-    value = os.environ.get("VOICELAB_WORKERS", "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ParameterError(f"VOICELAB_WORKERS={value!r} must be a whole number of processes, at least 1")
-        return int(value)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _new_decoder():

@@ -186,9 +186,11 @@ class ConversionData:
         return (mean / np.linalg.norm(mean)).astype("float32")
 
 
-def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None) -> ConversionData:
+def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None,
+            progress: bool = True) -> ConversionData:
     """Build (or open) the corpus of ``r.profile`` and ``r.seed`` (``voicelab.data.corpus_folder``);
-    batch its neutral splits; measure the mels."""
+    batch its neutral splits; measure the mels (those not yet in ``data_dir/cache`` in a process
+    per core; ``progress``: with a progress bar)."""
     data_dir = Path(data_dir)
     if corpus is None:
         corpus = build_corpus(corpus_folder(data_dir, r.profile, seed=r.seed), profile=r.profile, seed=r.seed)
@@ -201,6 +203,7 @@ def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifes
     batches = {name: SpeechBatches(splits[name], config=r.audio, batch_size=r.batch_size, speakers=speakers,
                                    seed=r.seed, cache_dir=cache_dir, with_audio=False, shuffle=(name == "train"))
                for name in ("train", "valid")}
+    batches["train"].features.fill([*splits["train"], *splits["valid"]], progress=progress)
     mels = np.concatenate([batches["train"].features.mel(u) for u in splits["train"]])
     return ConversionData(corpus, splits["train"], splits["valid"], splits["test"], speakers, batches,
                           float(mels.mean()), float(mels.std()), float(np.exp(mels).std()), cache_dir)

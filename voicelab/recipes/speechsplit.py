@@ -240,6 +240,8 @@ def prepare(r: SpeechSplitRecipe, *, data_dir: str | os.PathLike, corpus: Manife
                                    shuffle=(name == "train"))
                for name in ("train", "valid")}
     features = batches["train"].features
+    # every epoch reads each clip's mel and f0: compute the missing ones once, in a process per core
+    features.fill([*splits["train"], *splits["valid"]], kinds=("mel", "f0"), progress=progress)
     mels = np.concatenate([features.mel(u) for u in splits["train"].filter(emotion="neutral")])
     f0_stats = {}
     for speaker in speakers:

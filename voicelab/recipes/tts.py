@@ -297,12 +297,14 @@ class TTSData:
     pitch_std: float = 0.3
 
 
-def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None) -> TTSData:
+def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None,
+            progress: bool = True) -> TTSData:
     """Build (or open) the corpus of ``r.profile`` and ``r.seed``, batch its splits, measure the mels (and pitch).
 
     Training and validation use the neutral clips, or every emotion with ``r.emotions``;
     the test split is neutral. ``corpus`` replaces the kit's corpus with any manifest
-    (e.g. ``read_ljspeech``'s).
+    (e.g. ``read_ljspeech``'s). The features not yet in ``data_dir/cache`` are computed
+    in a process per core (``progress``: with a progress bar).
     """
     data_dir = Path(data_dir)
     if corpus is None:
@@ -319,6 +321,8 @@ def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | Non
                                    shuffle=(name == "train"))
                for name in ("train", "valid")}
     cache = batches["train"].features
+    cache.fill([*splits["train"], *splits["valid"]], kinds=("mel", "f0") if r.variance else ("mel",),
+               progress=progress)
     mels = np.concatenate([cache.mel(u) for u in splits["train"]])
     pitch_mean, pitch_std = 5.0, 0.3
     if r.variance:
