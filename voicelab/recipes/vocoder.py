@@ -166,6 +166,9 @@ class VocoderRecipe:
         Keras's XLA switch: compiling pays off only over many steps.
     run_eagerly : bool
         No graph at all: a smoke run of 2 steps traces more than it runs.
+    steps_fraction : float
+        The share of the profile's steps this recipe trains (:meth:`with_steps`); 1 for
+        the kit's vocoders.
     """
 
     profile: str
@@ -179,21 +182,55 @@ class VocoderRecipe:
     adapt_plan: RegressionPlan = RegressionPlan(steps=2, batch_size=2, segment_frames=16, learning_rate=2e-4)
     jit_compile: bool | str = "auto"
     run_eagerly: bool = False
+    steps_fraction: float = 1.0
+
+    @property
+    def _part(self) -> str:
+        return "" if self.steps_fraction == 1 else f"-x{self.steps_fraction:g}"
 
     @property
     def name(self) -> str:
         """MelGAN's run folder name, ``melgan-<profile>``."""
-        return f"melgan-{self.profile}"
+        return f"melgan-{self.profile}{self._part}"
 
     @property
     def istft_name(self) -> str:
         """The default vocoder's run folder name, ``istft-<profile>``."""
-        return f"istft-{self.profile}"
+        return f"istft-{self.profile}{self._part}"
 
     @property
     def adapted_name(self) -> str:
         """The run folder of the iSTFT vocoder adapted to notebook 02's mels, ``istft-<profile>-tts``."""
-        return f"istft-{self.profile}-tts"
+        return f"istft-{self.profile}{self._part}-tts"
+
+    def with_steps(self, fraction: float) -> VocoderRecipe:
+        """The recipe with every training's steps (and epochs) times ``fraction``, at least one each.
+
+        A small fraction checks that a profile runs end to end on a machine too slow to
+        train it, e.g. ``full`` on a CPU. Its run folders are named apart (``-x<fraction>``),
+        so :func:`load_vocoder` never serves such a check as the kit's vocoder.
+
+        Example
+        -------
+        >>> r = recipe("full").with_steps(0.05)
+        >>> r.istft_plan.steps, r.istft_plan.steps_per_epoch, r.plan.warmup_steps, r.plan.steps, r.istft_name
+        (50, 5, 8, 15, 'istft-full-x0.05')
+        """
+        if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+            raise ParameterError(f"fraction={fraction!r} must be in (0, 1]")
+
+        def scale(steps: int) -> int:
+            return max(1, round(steps * fraction))
+
+        def shorter(plan):
+            changes = {"steps": scale(plan.steps), "steps_per_epoch": scale(plan.steps_per_epoch)}
+            if isinstance(plan, TrainingPlan) and plan.warmup_steps:   # the warm-up stays shorter than the whole
+                changes["warmup_steps"] = min(scale(plan.warmup_steps), changes["steps"] - 1)
+            return dataclasses.replace(plan, **changes)
+
+        return dataclasses.replace(self, plan=shorter(self.plan), istft_plan=shorter(self.istft_plan),
+                                   adapt_plan=shorter(self.adapt_plan), ablation_steps=scale(self.ablation_steps),
+                                   steps_fraction=self.steps_fraction * fraction)
 
     def ablation(self, variant: str) -> VocoderRecipe:
         """The same recipe for an ablation run: ``variant`` losses, GAN steps only."""
