@@ -27,6 +27,10 @@ def data(emotional_corpus, data_dir):
     return ss.prepare(ss.recipe("smoke"), data_dir=data_dir, corpus=emotional_corpus, progress=False)
 
 
+def test_prepare_stores_the_mel_and_f0_of_every_training_and_validation_clip(data):
+    assert data.features.fill([*data.train, *data.valid], kinds=("mel", "f0"), workers=1) == 0
+
+
 def test_recipe_names_its_variants_and_refuses_unknown_fields():
     r = ss.recipe("smoke")
     assert r.run_name() == "speechsplit-smoke"

@@ -114,6 +114,9 @@ def test_reference_and_emotion_models_start_from_the_speaker_model(smoke_corpus,
 
     emotional = r.emotion_variant()
     emotion_data = tts.prepare(emotional, data_dir=data_dir)
+    # the variance adaptor's pitch: every training and validation clip's f0 is stored, with its mel
+    assert emotion_data.batches["train"].features.fill([*emotion_data.train, *emotion_data.valid],
+                                                       kinds=("mel", "f0"), workers=1) == 0
     emotion = tts.train_or_load_tts(emotional, emotion_data, "speaker", durations=tts.durations(aligner.model, emotion_data),
                                     models_dir=tmp_path, verbose=0, start_from=speaker.model)
     config = emotion.model.config
