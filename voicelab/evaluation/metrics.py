@@ -370,9 +370,11 @@ def transcribe_later(transcriber, y: np.ndarray, *, sr: int) -> concurrent.futur
 
 @functools.lru_cache(maxsize=1)
 def _voice_encoder():
+    import torch
     from resemblyzer import VoiceEncoder
 
-    return VoiceEncoder(device="cpu", verbose=False)
+    # on a GPU machine the embeddings of a full corpus (tens of thousands of clips) run there
+    return VoiceEncoder(device="cuda" if torch.cuda.is_available() else "cpu", verbose=False)
 
 
 def speaker_embedding(y: np.ndarray, *, sr: int) -> np.ndarray:
