@@ -49,7 +49,8 @@ from voicelab.data.manifest import Manifest, Utterance
 from voicelab.dsp.features import MEL_FLOOR, AudioConfig
 from voicelab.errors import DatasetError, ParameterError
 
-__all__ = ["MEL_PAD", "AudioSegments", "ExtendedBatches", "FeatureCache", "SpeechBatches", "config_key", "pad_batch"]
+__all__ = ["MEL_PAD", "AudioSegments", "ExtendedBatches", "FeatureCache", "SpeechBatches", "config_key", "pad_batch",
+           "vary_first_two"]
 
 MEL_PAD = float(np.log(MEL_FLOOR))
 """Value of padded log-mel frames: ``log(1e-5)``, the log of silence."""
@@ -81,6 +82,32 @@ def pad_batch(
 
 
 # --------------------------------------------------------------------------- datasets
+
+
+def vary_first_two(batches: list[np.ndarray], padded: Callable[[np.ndarray], tuple[int, ...]]) -> list[np.ndarray]:
+    """Move a batch whose padded lengths differ from batch 0's into position 1.
+
+    On the TensorFlow backend, Keras infers a :class:`keras.utils.PyDataset`'s signature
+    from its first two batches and fixes every dimension they agree on: two batches
+    padded to the same length would freeze that length, and the next longer batch would
+    fail. ``batches`` are arrays of row indices; ``padded(batch)`` gives the padded sizes
+    of a batch (e.g. frames and tokens). Swapping batch 1 with a later one of the same
+    size keeps the order deterministic and the epoch's content unchanged.
+
+    >>> lengths = [5, 5, 5, 5, 7, 7]
+    >>> batches = vary_first_two([np.array([0, 1]), np.array([2, 3]), np.array([4, 5])],
+    ...                          lambda rows: (max(lengths[i] for i in rows),))
+    >>> [b.tolist() for b in batches]
+    [[0, 1], [4, 5], [2, 3]]
+    """
+    if len(batches) > 2:
+        first = padded(batches[0])
+        if any(a == b for a, b in zip(first, padded(batches[1]))):
+            for j in range(2, len(batches)):
+                if len(batches[j]) == len(batches[1]) and all(a != b for a, b in zip(first, padded(batches[j]))):
+                    batches[1], batches[j] = batches[j], batches[1]
+                    break
+    return batches
 
 
 class _ManifestDataset(keras.utils.PyDataset):
@@ -149,27 +176,13 @@ class _ManifestDataset(keras.utils.PyDataset):
         return self._vary_first_two(batches)
 
     def _vary_first_two(self, batches: list[np.ndarray]) -> list[np.ndarray]:
-        """Move a batch whose padded lengths differ from batch 0's into position 1.
-
-        On the TensorFlow backend, Keras infers the input signature from the first two
-        batches and fixes every dimension they agree on: two batches padded to the same
-        length would freeze that length, and the next longer batch would fail. Swapping
-        one batch keeps the order deterministic and the epoch's content unchanged.
-        """
         def padded(batch: np.ndarray) -> tuple[int, int]:
             utts = [self.manifest[int(i)] for i in batch]
             frames = max(int(u.duration * self.config.sr) // self.config.hop_length for u in utts)
             tokens = max(len(u.phonemes.split()) for u in utts)
             return frames, tokens
 
-        if len(batches) > 2:
-            first = padded(batches[0])
-            if any(a == b for a, b in zip(first, padded(batches[1]))):
-                for j in range(2, len(batches)):
-                    if all(a != b for a, b in zip(first, padded(batches[j]))):
-                        batches[1], batches[j] = batches[j], batches[1]
-                        break
-        return batches
+        return vary_first_two(batches, padded)
 
     def __len__(self) -> int:
         return len(self._batches)

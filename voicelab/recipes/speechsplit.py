@@ -44,7 +44,7 @@ import numpy as np
 from voicelab.data import build_corpus
 from voicelab.data import corpus_folder as data_corpus_folder
 from voicelab.data.manifest import Manifest, Utterance
-from voicelab.data.pipeline import ExtendedBatches, SpeechBatches, pad_batch
+from voicelab.data.pipeline import ExtendedBatches, SpeechBatches, pad_batch, vary_first_two
 from voicelab.dsp.features import AudioConfig
 from voicelab.dsp.prosody import log_f0_stats, normalize_log_f0, quantize_f0, random_resample, stretch_to
 from voicelab.errors import ParameterError
@@ -489,9 +489,12 @@ class CodeBatches(keras.utils.PyDataset):
         self.order = self._order()
 
     def _order(self) -> np.ndarray:
-        if not self.shuffle:
-            return np.arange(len(self.table))
-        return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.table))
+        rows = len(self.table)
+        order = np.arange(rows) if not self.shuffle else np.random.default_rng((self.seed, self.epoch)).permutation(rows)
+        # the first two batches pad to different lengths, or TensorFlow would fix one length for every batch
+        batches = [order[i: i + self.batch_size] for i in range(0, rows, self.batch_size)]
+        batches = vary_first_two(batches, lambda batch: (max(len(self.table.codes[i]) for i in batch),))
+        return np.concatenate(batches)
 
     def __len__(self) -> int:
         return max(1, len(self.table) // self.batch_size) if self.shuffle else -(-len(self.table) // self.batch_size)
