@@ -41,7 +41,7 @@ def test_code_batches_pad_their_first_two_batches_to_different_lengths():
         batches = ss.CodeBatches(table, batch_size=32, shuffle=shuffle)
         padded = [batches[i]["codes"].shape[1] for i in range(len(batches))]
         assert len(set(padded)) > 1 and padded[0] != padded[1]
-        assert sorted(batches.order.tolist()) == list(range(len(lengths)))   # every clip once an epoch
+        assert sorted(np.concatenate(batches.batches).tolist()) == list(range(len(lengths)))   # every clip once an epoch
 
 
 def test_recipe_names_its_variants_and_refuses_unknown_fields():

@@ -74,25 +74,26 @@ FEATURE_KINDS = tuple(_COMPUTE)
 """What :meth:`FeatureCache.fill` computes: ``"mel"`` (log-mel) and ``"f0"`` (Hz per frame)."""
 
 
-def _read_audio(path: Path, config: AudioConfig, entry: Path | None) -> np.ndarray:
-    """The clip at ``config.sr``: from ``entry`` (its resampled copy) when stored, else from the file."""
-    from voicelab.dsp.audio import load
-
-    if entry is not None:
+def _stored(entry: Path | None, compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+    """``(array, hit)``: the array stored at ``entry``, or ``compute()``'s, then stored there (with an entry)."""
+    if entry is not None and entry.is_file():
         try:
-            return np.load(entry)
-        except (OSError, ValueError):   # missing or not a complete .npy
+            return np.load(entry), True
+        except (OSError, ValueError):  # not a complete .npy: recompute and replace it
             pass
-    y = load(path, sr=config.sr)
+    array = compute()
     if entry is not None:
-        _save_atomic(entry, y)
-    return y
+        _save_atomic(entry, array)
+    return array, False
 
 
 def _fill_clips(config: AudioConfig, clips: list[tuple[Path, Path | None, dict[str, Path]]]) -> int:
-    """Worker: compute and store ``{kind: entry}`` of each clip; return how many clips."""
+    """Worker: compute and store ``{kind: entry}`` of each clip (its audio from ``audio_entry`` when the clip
+    is resampled); return how many clips."""
+    from voicelab.dsp.audio import load
+
     for path, audio_entry, entries in clips:
-        y = _read_audio(path, config, audio_entry)
+        y, _ = _stored(audio_entry, lambda: load(path, sr=config.sr))
         for kind, entry in entries.items():
             _save_atomic(entry, _COMPUTE[kind](y, config))
     return len(clips)
@@ -117,26 +118,23 @@ class FeatureCache:
                          "f0": f"f0-{config_key(config)}"}
         self.hits = self.misses = 0
 
-    def _entry(self, utt: Utterance, kind: str) -> Path | None:
-        if self.root is None:
-            return None
+    def _entries(self, utt: Utterance, kinds: Iterable[str]) -> dict[str, Path]:
+        """The cache files of ``utt``'s ``kinds`` (the audio file read and hashed once)."""
         path = self.manifest.audio_path(utt)
         stat = path.stat()
         stamp = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:10]
-        return self.root / self._folders[kind] / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', utt.id)}-{stamp}.npy"
+        name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', utt.id)}-{stamp}.npy"
+        return {kind: self.root / self._folders[kind] / name for kind in kinds}
+
+    def _entry(self, utt: Utterance, kind: str) -> Path | None:
+        return None if self.root is None else self._entries(utt, (kind,))[kind]
 
     def _cached(self, entry: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        if entry is not None and entry.is_file():
-            try:
-                array = np.load(entry)
-                self.hits += 1
-                return array
-            except (OSError, ValueError):  # not a complete .npy: recompute and replace it
-                pass
-        array = compute()
-        self.misses += 1
-        if entry is not None:
-            _save_atomic(entry, array)
+        array, hit = _stored(entry, compute)
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
         return array
 
     def audio(self, utt: Utterance) -> np.ndarray:
@@ -198,11 +196,11 @@ class FeatureCache:
             raise ParameterError("fill() stores features on disk: make the FeatureCache with a cache_dir")
         clips = []
         for utt in utterances:
-            entries = {kind: self._entry(utt, kind) for kind in kinds}
-            entries = {kind: entry for kind, entry in entries.items() if not entry.is_file()}
-            if entries:
-                audio_entry = None if utt.sr == self.config.sr else self._entry(utt, "audio")
-                clips.append((self.manifest.audio_path(utt), audio_entry, entries))
+            entries = self._entries(utt, (*kinds, "audio"))
+            audio_entry = entries.pop("audio") if utt.sr != self.config.sr else None   # resampled audio is kept
+            missing = {kind: entry for kind, entry in entries.items() if kind != "audio" and not entry.is_file()}
+            if missing:
+                clips.append((self.manifest.audio_path(utt), audio_entry, missing))
         if not clips:
             return 0
         from tqdm.auto import tqdm

@@ -91,8 +91,8 @@ def vary_first_two(batches: list[np.ndarray], padded: Callable[[np.ndarray], tup
     from its first two batches and fixes every dimension they agree on: two batches
     padded to the same length would freeze that length, and the next longer batch would
     fail. ``batches`` are arrays of row indices; ``padded(batch)`` gives the padded sizes
-    of a batch (e.g. frames and tokens). Swapping batch 1 with a later one of the same
-    size keeps the order deterministic and the epoch's content unchanged.
+    of a batch (e.g. frames and tokens). Swapping batch 1 with a later one keeps the
+    order deterministic and the epoch's content unchanged.
 
     >>> lengths = [5, 5, 5, 5, 7, 7]
     >>> batches = vary_first_two([np.array([0, 1]), np.array([2, 3]), np.array([4, 5])],
@@ -104,7 +104,7 @@ def vary_first_two(batches: list[np.ndarray], padded: Callable[[np.ndarray], tup
         first = padded(batches[0])
         if any(a == b for a, b in zip(first, padded(batches[1]))):
             for j in range(2, len(batches)):
-                if len(batches[j]) == len(batches[1]) and all(a != b for a, b in zip(first, padded(batches[j]))):
+                if all(a != b for a, b in zip(first, padded(batches[j]))):
                     batches[1], batches[j] = batches[j], batches[1]
                     break
     return batches

@@ -486,25 +486,25 @@ class CodeBatches(keras.utils.PyDataset):
         if not len(table):
             raise ParameterError("no codes to batch")
         self.table, self.batch_size, self.seed, self.shuffle, self.epoch = table, batch_size, seed, shuffle, 0
-        self.order = self._order()
+        self.batches = self._plan()
 
-    def _order(self) -> np.ndarray:
+    def _plan(self) -> list[np.ndarray]:
+        """This epoch's batches of row indices: all of them in order, or the full ones of a seeded shuffle."""
         rows = len(self.table)
         order = np.arange(rows) if not self.shuffle else np.random.default_rng((self.seed, self.epoch)).permutation(rows)
+        batches = [order[i: i + self.batch_size] for i in range(0, rows, self.batch_size)][: len(self)]
         # the first two batches pad to different lengths, or TensorFlow would fix one length for every batch
-        batches = [order[i: i + self.batch_size] for i in range(0, rows, self.batch_size)]
-        batches = vary_first_two(batches, lambda batch: (max(len(self.table.codes[i]) for i in batch),))
-        return np.concatenate(batches)
+        return vary_first_two(batches, lambda batch: (max(len(self.table.codes[i]) for i in batch),))
 
     def __len__(self) -> int:
         return max(1, len(self.table) // self.batch_size) if self.shuffle else -(-len(self.table) // self.batch_size)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
-        self.order = self._order()
+        self.batches = self._plan()
 
     def __getitem__(self, index: int) -> dict:
-        rows = self.order[index * self.batch_size: (index + 1) * self.batch_size]
+        rows = self.batches[index]
         codes, length = pad_batch([self.table.codes[i] for i in rows], dtype="float32")
         return {"codes": codes, "length": length, "emotion": self.table.emotions[rows]}
 
