@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,23 @@ def put(path: Path, y: np.ndarray, sr: int) -> float:
 
 def files_under(root: Path) -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()}
+
+
+def read_with_warnings(reader, *args, **kwargs):
+    """``(manifest, messages)``: what a reader returns, and the UserWarnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manifest = reader(*args, progress=False, **kwargs)
+    mine = [w for w in caught if w.category is UserWarning]
+    assert all(w.filename == __file__ for w in mine)  # each warning points at the caller's line
+    return manifest, [str(w.message) for w in mine]
+
+
+def one(messages: list[str], pattern: str) -> str:
+    """The one message that matches ``pattern`` (a read warns once per kind of fault)."""
+    found = [m for m in messages if re.search(pattern, m)]
+    assert len(found) == 1, (pattern, messages)
+    return found[0]
 
 
 def check_manifest(manifest, root: Path, durations: dict[str, float], sr: int):
@@ -114,20 +133,34 @@ def test_ljspeech(ljspeech, clips, tmp_path):
         assert [u.id for u in read_ljspeech(root)] == [u.id for u in manifest]
 
 
-def test_ljspeech_wrong_layout_and_bad_rows(ljspeech, tmp_path):
-    root, _ = ljspeech
+def test_ljspeech_wrong_layout(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match=r"no metadata.csv in .*empty: not an LJSpeech folder"):
         read_ljspeech(tmp_path / "empty")
     with pytest.raises(DatasetError, match="LJSpeech folder not found"):
         read_ljspeech(tmp_path / "missing")
+
+
+def test_ljspeech_bad_rows_are_left_out_and_counted_in_one_warning(ljspeech):
+    root, durations = ljspeech
     metadata = root / "metadata.csv"
-    good = metadata.read_text()
-    metadata.write_text(good + "LJ001-0009 no separator here\n")
-    with pytest.raises(DatasetError, match=r"metadata.csv, line 4: expected 'id\|raw text\|normalized text'"):
-        read_ljspeech(root)
-    metadata.write_text(good + "LJ001-0009|Raw.|Normalized.\n")
-    with pytest.raises(DatasetError, match=r"metadata.csv, line 4: audio file not found: .*LJ001-0009.wav"):
+    good = metadata.read_text(encoding="utf-8").splitlines()
+    bad = ["LJ001-0009 no separator here", "LJ001-0010|a|b|c", b"LJ001-0011|caf\xe9|caf\xe9"]
+    lines = [good[0].encode(), bad[0].encode(), good[1].encode(), bad[1].encode(), bad[2], good[2].encode()]
+    metadata.write_bytes(codecs.BOM_UTF8 + b"\n".join(lines) + b"\n")  # with a byte-order mark
+    manifest, messages = read_with_warnings(read_ljspeech, root)
+    assert sorted(u.id for u in manifest) == sorted(durations)  # every good row, the first one too
+    assert messages == [f"LJSpeech: 3 malformed row(s), 0 repaired and 3 skipped; the first: {metadata}, "
+                        "line 2: expected 'id|raw text|normalized text', got 'LJ001-0009 no separator here'"]
+    # a row whose wav is missing is left out too, in a warning of its own
+    metadata.write_text("\n".join([*good, "LJ001-0012|Raw.|Normalized."]) + "\n")
+    manifest, messages = read_with_warnings(read_ljspeech, root)
+    assert len(manifest) == 3
+    assert messages == [f"LJSpeech: skipped 1 utterance(s) whose audio is missing, e.g. {metadata}, line 4: "
+                        f"{root / 'wavs' / 'LJ001-0012.wav'}"]
+    # nothing readable is an error that says why
+    metadata.write_text("LJ001-0009 no separator here\n")
+    with pytest.raises(DatasetError, match=r"no utterances found in .*LJSpeech-1.1: .*1 malformed row\(s\)"):
         read_ljspeech(root)
 
 
@@ -186,12 +219,37 @@ def test_vctk_wrong_layout(tmp_path):
         read_vctk(tmp_path / "txt" / "p225")
 
 
-def test_vctk_empty_transcript(tmp_path, clips):
+def test_vctk_empty_transcript_is_left_out(tmp_path, clips):
     root = tmp_path / "VCTK"
-    make_vctk(root, clips, version="0.80")
+    durations = make_vctk(root, clips, version="0.80")
     (root / "txt" / "p226" / "p226_002.txt").write_text("\n")
-    with pytest.raises(DatasetError, match=r"p226_002.txt, line 1: empty transcript"):
-        read_vctk(root)
+    third = list(clips.values())[1][2][0]
+    (root / "txt" / "p226" / "p226_003.txt").write_text(third + "\n", encoding="utf-8-sig")  # with a BOM
+    manifest, messages = read_with_warnings(read_vctk, root)
+    assert sorted(u.id for u in manifest) == sorted(set(durations) - {"p226_002"})
+    assert manifest.filter(speaker="p226")[-1].text == third
+    empty = root / "txt" / "p226" / "p226_002.txt"
+    assert one(messages, "malformed") == (f"VCTK: 1 malformed row(s), 0 repaired and 1 skipped; the first: "
+                                          f"{empty}, line 1: empty transcript")
+
+
+@pytest.mark.parametrize("version", ["0.80", "0.92"])
+def test_vctk_speaker_without_transcripts_is_named(tmp_path, clips, version):
+    """p315 has audio and no transcripts in both releases."""
+    root = tmp_path / f"VCTK-{version}"
+    durations = make_vctk(root, clips, version=version)
+    audio = root / ("wav48" if version == "0.80" else "wav48_silence_trimmed")
+    y = next(iter(clips.values()))[0][1]
+    put(audio / "p315" / ("p315_001.wav" if version == "0.80" else "p315_001_mic1.flac"), y, 48000)
+    manifest, messages = read_with_warnings(read_vctk, root)
+    assert sorted(u.id for u in manifest) == sorted(durations) and "p315" not in manifest.speakers
+    assert one(messages, r"^VCTK: skipped \d+ speaker") == (f"VCTK: skipped 1 speaker(s) with audio in {audio} but "
+                                                           f"no transcripts in {root / 'txt'}: p315")
+    one(messages, r"whose audio is missing, e.g. .*p225_999")
+    with pytest.raises(ParameterError, match=r"speakers=\['p315'\] not found in .*txt \(p315: audio in .* but "
+                                             r"no transcripts\)"):
+        read_vctk(root, speakers=["p315"])
+    assert read_with_warnings(read_vctk, root, speakers=["p226"])[1] == []  # p315 not asked for
 
 
 # --------------------------------------------------------------------------- LibriTTS
@@ -234,6 +292,11 @@ def test_libritts_missing_transcript_and_wrong_layout(libritts, tmp_path):
     next(root.rglob("*.normalized.txt")).unlink()
     with pytest.warns(UserWarning, match=r"LibriTTS: skipped 1 utterance\(s\) whose transcript is missing"):
         assert len(read_libritts(root)) == 5
+    stray = next(root.rglob("*.wav")).with_name("notes_000000.wav")  # not <speaker>_<chapter>_...
+    stray.write_bytes(b"")
+    manifest, messages = read_with_warnings(read_libritts, root)
+    assert len(manifest) == 5 and one(messages, "malformed").endswith(
+        f"the first: {stray}: name does not start with <speaker>_<chapter>_ ({stray.parent.parent.name}_121123_)")
     flat = tmp_path / "flat"
     flat.mkdir()
     (flat / "84_121123_000000_000000.wav").write_bytes(b"")
@@ -288,21 +351,48 @@ def test_esd(esd):
     assert [u.text for u in read_esd(root)] == [u.text for u in manifest]
 
 
-def test_esd_wrong_layout_and_bad_rows(esd, tmp_path):
+def test_esd_wrong_layout(esd):
     root, _ = esd
     with pytest.raises(DatasetError, match="no speaker folders 0001 ... 0020 in .*: not an ESD folder"):
         read_esd(root / "0011")
-    table = root / "0011" / "0011.txt"
-    good = table.read_text()
-    table.write_text(good + "0011_000004\tOnly two fields\n")
-    with pytest.raises(DatasetError, match=r"0011.txt, line 7: expected 'utt_id<TAB>text<TAB>emotion'"):
-        read_esd(root)
-    table.write_text(good.replace("\tHappy", "\tSad", 1))
-    with pytest.raises(DatasetError, match=r"0011.txt, line 4: emotion 'Sad' but the audio is in .*Happy"):
-        read_esd(root)
-    table.unlink()
+    (root / "0011" / "0011.txt").unlink()
     with pytest.raises(DatasetError, match=r"no 0011.txt in .*0011: not an ESD speaker folder"):
         read_esd(root)
+
+
+def test_esd_rows_with_spaces_for_the_first_tab_are_repaired(esd):
+    """As released, about 15 rows of speakers 0012-0015 have spaces where the first tab belongs."""
+    root, durations = esd
+    texts = {u.id: u.text for u in read_esd(root, progress=False)}
+    table = root / "0012" / "0012.txt"
+    rows = table.read_text(encoding="utf-8").splitlines()
+    rows[1] = rows[1].replace("\t", " ", 1)  # 0012_000002 Text.<TAB>Neutral
+    rows[4] = rows[4].replace("\t", "   ", 1)  # several spaces
+    rows[5] = rows[5].replace("\t", " ")  # no tab at all: the label is the last word
+    table.write_text("\n".join(rows) + "\n", encoding="utf-16")  # 0012's file is UTF-16
+    manifest, messages = read_with_warnings(read_esd, root)
+    assert {u.id: u.text for u in manifest} == texts  # every row, the repaired ones with their text
+    assert {u.id: u.emotion for u in manifest}["0012_000703"] == "happy"
+    assert messages == [f"ESD: 3 malformed row(s), 3 repaired and 0 skipped; the first: {table}, line 2: "
+                        f"expected 'utt_id<TAB>text<TAB>emotion', got {rows[1]!r}, read as three fields"]
+
+
+def test_esd_rows_that_cannot_be_repaired_are_left_out(esd):
+    root, durations = esd
+    table = root / "0011" / "0011.txt"
+    rows = table.read_text().splitlines()
+    rows[0] = rows[0].rsplit("\t", 1)[0]  # no label: which field is missing is a guess
+    rows[3] = rows[3].replace("\tHappy", "\tSad")  # the label disagrees with the audio's folder
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")  # a BOM is not part of line 1
+    manifest, messages = read_with_warnings(read_esd, root)
+    assert sorted(u.id for u in manifest) == sorted(set(durations) - {"0011_000001", "0011_000701"})
+    assert messages == [f"ESD: 2 malformed row(s), 0 repaired and 2 skipped; the first: {table}, line 1: "
+                        f"expected 'utt_id<TAB>text<TAB>emotion', got {rows[0]!r}"]
+    table.write_text("\n".join(rows[1:]) + "\n")
+    manifest, messages = read_with_warnings(read_esd, root)
+    assert len(manifest) == len(durations) - 2  # 0011_000001 is no longer listed at all
+    assert messages == [f"ESD: 1 malformed row(s), 0 repaired and 1 skipped; the first: {table}, line 3: "
+                        f"emotion 'Sad' but the audio is in {root / '0011' / 'Happy'}"]
 
 
 # --------------------------------------------------------------------------- Common Voice
@@ -351,10 +441,48 @@ def test_common_voice_train_dev_test_and_bad_rows(common_voice, tmp_path):
     (root / "test.tsv").write_text("\n".join([rows[0], *rows[4:]]) + "\n")  # row 4 in both
     assert len(read_common_voice(root)) == 6
     (root / "dev.tsv").write_text(rows[0] + "\n" + "only\ttwo\n")
-    with pytest.raises(DatasetError, match=r"dev.tsv, line 2: 2 fields, the header has 10"):
+    with pytest.raises(DatasetError, match=r"no utterances found in .*en: is this the right folder\?; "
+                                           r"Common Voice en: 1 malformed row\(s\), 0 repaired and 1 skipped; "
+                                           r"the first: .*dev.tsv, line 2: 2 fields, the header has 10"):
         read_common_voice(root, tsv="dev.tsv")
     (root / "dev.tsv").write_text("client_id\tfile\tsentence\n")
     with pytest.raises(DatasetError, match=r"dev.tsv, line 1: header lacks column\(s\) path"):
         read_common_voice(root, tsv="dev.tsv")
     with pytest.raises(DatasetError, match=r"no validated.tsv \(or train/dev/test.tsv\) in .*: not a Common Voice"):
         read_common_voice(tmp_path)
+
+
+def test_common_voice_empty_and_unreadable_clips_are_left_out(common_voice):
+    """Releases 3 and 4 list hundreds of 0-byte clips in validated.tsv; some tables start with a BOM."""
+    root, durations = common_voice
+    table, clips = root / "validated.tsv", root / "clips"
+    header, *rows = table.read_text().splitlines()
+    for n, content in ((900, b""), (901, b""), (902, b"not an mp3 at all")):
+        (clips / f"common_voice_en_{n}.mp3").write_bytes(content)
+    extra = [f"{'ff' * 64}\tcommon_voice_en_{n}.mp3\tA clip nobody can hear.\t2\t0\t\t\t\ten\t"
+             for n in (900, 901, 902, 903)]  # 903 is not in clips/ at all
+    table.write_text("\n".join([header, extra[0], *rows[:3], *extra[1:], *rows[3:]]) + "\n", encoding="utf-8-sig")
+    manifest, messages = read_with_warnings(read_common_voice, root)
+    assert sorted(u.id for u in manifest) == sorted(durations)
+    assert messages == [
+        f"Common Voice en: skipped 3 utterance(s) whose audio is empty or unreadable, e.g. {table}, line 2: "
+        f"{clips / 'common_voice_en_900.mp3'} is empty (0 bytes)",
+        f"Common Voice en: skipped 1 utterance(s) whose audio is missing, e.g. {table}, line 8: "
+        f"{clips / 'common_voice_en_903.mp3'}",
+    ]
+
+
+def test_common_voice_rows_short_of_trailing_columns_are_repaired(common_voice):
+    root, durations = common_voice
+    table = root / "validated.tsv"
+    header, *rows = table.read_text().splitlines()
+    rows[0] = rows[0].rstrip("\t")  # the empty last column dropped, as an editor may do
+    rows[1] += "\t\t"  # two empty fields beyond the header
+    fields = rows[2].split("\t")
+    rows[2] = "\t".join([*fields[:2], "", *fields[3:]])  # empty sentence: left out
+    rows[3] += "\tmore text"  # text beyond the header: which column is shifted is a guess
+    table.write_text("\n".join([header, *rows]) + "\n")
+    manifest, messages = read_with_warnings(read_common_voice, root)
+    assert sorted(u.id for u in manifest) == sorted(set(durations) - {"common_voice_en_2", "common_voice_en_100"})
+    assert messages == [f"Common Voice en: 4 malformed row(s), 2 repaired and 2 skipped; the first: {table}, "
+                        "line 2: 9 fields, the header has 10; the missing ones read as empty"]

@@ -21,6 +21,7 @@ from voicelab.text import (
     number_to_words,
     oov_report,
     phonemes_to_ids,
+    split_sentences,
     text_to_ids,
     to_phonemes,
     year_to_words,
@@ -229,3 +230,27 @@ def test_bad_text_raises(bad, match):
 def test_longest_accepted_text():
     text = ("a" * 9 + " ") * (MAX_TEXT_CHARS // 10)
     assert len(text) == MAX_TEXT_CHARS and normalize_text(text)
+
+
+@pytest.mark.parametrize("paragraph, sentences", [
+    ("Dr. Smith came at 7 p.m. He sat down. Was it late? No. 5 was.",
+     ["Dr. Smith came at 7 p.m.", "He sat down.", "Was it late?", "No. 5 was."]),
+    ('"Stop!" she said. J. R. Tolkien left... And then? I said no. Then e.g. this, etc. Fine!',
+     ['"Stop!" she said.', "J. R. Tolkien left...", "And then?", "I said no.", "Then e.g. this, etc.", "Fine!"]),
+    ("Chapter two\n\nIt was 3.5 km away.\nWe   walked.  ...", ["Chapter two", "It was 3.5 km away.", "We walked. ..."]),
+    ("   ", []),
+])
+def test_split_sentences(paragraph, sentences):
+    assert split_sentences(paragraph) == sentences
+
+
+def test_long_sentences_are_cut_at_commas_then_words_and_nothing_is_lost():
+    sentence = "and one more thing, " * 40 + "a last clause with " + "many words " * 60
+    pieces = split_sentences(sentence)
+    assert all(len(p) <= MAX_TEXT_CHARS for p in pieces) and len(pieces) == 4
+    assert " ".join(pieces) == " ".join(sentence.split())
+    assert pieces[0].endswith("thing,") and pieces[1].endswith("thing,")  # commas first
+    assert split_sentences("x" * 25, max_chars=10) == ["x" * 10, "x" * 10, "x" * 5]
+    for bad, match in [(42, "text=42 must be a str"), ("Hi.", "max_chars=0 must be a positive integer")]:
+        with pytest.raises(ParameterError, match=match):
+            split_sentences(bad, max_chars=0 if bad == "Hi." else 10)

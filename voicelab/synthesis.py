@@ -2,10 +2,11 @@
 
 Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``.
 
-- :func:`synthesize`: one sentence in one voice; the voice is a speaker name or id
+- :func:`synthesize`: text in one voice; the voice is a speaker name or id
   (a speaker-embedding model) or a reference clip to clone (a reference-encoder model).
   The vocoder is any ``log-mel -> audio`` function (:mod:`voicelab.vocoders`);
-  Griffin-Lim by default.
+  Griffin-Lim by default. Text longer than :data:`voicelab.text.MAX_TEXT_CHARS` (a
+  paragraph) is spoken sentence by sentence, with a pause between them.
 - :func:`reference_mel`: the log-mel of a clip to clone, from audio or a file.
 
 The widget that wraps it is ``voicelab.ui.tts_widget``; the per-speaker evaluation is
@@ -88,11 +89,25 @@ def _emotion_id(model, emotion: str | None, emotions: Sequence[str] | None) -> i
     return names.index(emotion)
 
 
+def _pause_frames(pause: float, config: AudioConfig) -> int:
+    """``pause`` seconds as a whole number of mel frames, checked."""
+    if isinstance(pause, bool) or not isinstance(pause, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(pause) or not 0 <= pause <= 10:
+        raise ParameterError(f"pause={pause!r} must be a number of seconds in [0, 10]")
+    return int(round(pause * config.sr / config.hop_length))
+
+
 def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(), speed: float = 1.0,
                n_iter: int = 32, speakers: Sequence[str] | None = None, seed: int = 0,
                vocoder: Vocoder | None = None, emotion: str | None = None,
-               emotions: Sequence[str] | None = None):
+               emotions: Sequence[str] | None = None, pause: float = 0.3):
     """Speak ``text_in`` in ``voice``: ``(audio float32, mel [F, n_mels], durations [L])``.
+
+    Text of up to :data:`voicelab.text.MAX_TEXT_CHARS` characters is spoken in one
+    pass. Longer text (a paragraph) is split by :func:`voicelab.text.split_sentences`
+    into sentences (an over-long sentence at its commas, then between words), each is
+    spoken as if alone, and they are joined with ``pause`` seconds of silence. Every
+    piece is checked before the model runs.
 
     Parameters
     ----------
@@ -121,29 +136,48 @@ def synthesize(model, text_in: str, *, voice, config: AudioConfig = AudioConfig(
         ``log-mel [F, n_mels] -> audio`` (:mod:`voicelab.vocoders`), e.g. the kit's
         trained default from ``voicelab.recipes.vocoder.load_vocoder``; ``None`` is
         Griffin-Lim with ``n_iter`` iterations. Its output is trimmed or zero-padded
-        to ``F * hop_length`` samples.
+        to ``F * hop_length`` samples. Long text is vocoded one piece at a time.
+    pause : float
+        Seconds of silence between the pieces of a long text, in [0, 10]; rounded to
+        whole mel frames.
 
     Returns
     -------
     audio : ndarray float32 ``[F * hop_length]``; mel : ndarray ``[F, n_mels]`` (natural log);
-    durations : ndarray int32 ``[L]``, frames per phoneme symbol, summing to ``F``.
+    durations : ndarray int32 ``[L]``, frames per phoneme symbol, summing to ``F``. For
+    long text, the pieces' symbols one after the other, each pause (silent audio, mel
+    at its floor) counted in the duration of the symbol before it, the piece's last
+    punctuation mark or word.
 
     Raises
     ------
     ParameterError
-        Bad text (empty, another script...), unknown voice, or a ``config`` that is not
-        the model's, before the model runs.
+        Bad text (empty, another script...) in any piece, unknown voice, a bad ``pause``,
+        or a ``config`` that is not the model's, before the model runs.
     """
+    from librosa.util import fix_length
+
     from voicelab.models.tts import synthesize_mel
 
     if config != model.audio_config:
         raise ParameterError(f"config={config} is not the model's audio_config={model.audio_config}")
-    ids = text.text_to_ids(text_in)
+    gap = _pause_frames(pause, config)
+    paragraph = isinstance(text_in, str) and len(text_in) > text.MAX_TEXT_CHARS
+    pieces = [text.text_to_ids(piece) for piece in (text.split_sentences(text_in) if paragraph else [text_in])]
     kwargs = _voice_kwargs(model, voice, speakers, config)
-    mel, durations = synthesize_mel(model, ids, speed=speed, emotion=_emotion_id(model, emotion, emotions),
-                                    **kwargs)
-    from librosa.util import fix_length
-
+    emotion_id = _emotion_id(model, emotion, emotions)
     vocoder = vocoder or griffin_lim_vocoder(config, n_iter=n_iter, seed=seed)
-    y = fix_length(np.asarray(vocoder(mel), dtype=np.float32).ravel(), size=config.n_samples(len(mel)))
-    return y, mel, durations
+    audio, mels, durations = [], [], []
+    for i, ids in enumerate(pieces):
+        mel, dur = synthesize_mel(model, ids, speed=speed, emotion=emotion_id, **kwargs)
+        y = fix_length(np.asarray(vocoder(mel), dtype=np.float32).ravel(), size=config.n_samples(len(mel)))
+        if i < len(pieces) - 1 and gap:  # the pause after this piece
+            y = np.concatenate([y, np.zeros(config.n_samples(gap), np.float32)])
+            mel = np.concatenate([mel, features.log_mel(np.zeros((gap, mel.shape[1]))).astype(mel.dtype)])
+            dur = np.concatenate([dur[:-1], [dur[-1] + gap]]).astype(dur.dtype)
+        audio.append(y)
+        mels.append(mel)
+        durations.append(dur)
+    if len(pieces) == 1:
+        return audio[0], mels[0], durations[0]
+    return np.concatenate(audio), np.concatenate(mels), np.concatenate(durations)

@@ -195,7 +195,7 @@ def _check_text(text: object) -> str:
     if len(text) > MAX_TEXT_CHARS:
         raise ParameterError(
             f"text of {len(text)} characters is longer than MAX_TEXT_CHARS={MAX_TEXT_CHARS}; "
-            f"split it into sentences: {_shorten(text)}")
+            f"split it into sentences (split_sentences): {_shorten(text)}")
     return text
 
 
@@ -289,6 +289,80 @@ def _normalize(text: str) -> str:
     if not re.search(r"[a-z]", s):
         raise ParameterError(f"text={_shorten(text)} has no word to speak (only punctuation or symbols)")
     return s
+
+
+# ---------------------------------------------------------------- sentences
+_NOT_FINAL = {a.lower() for a, (_, can_end) in _ABBREVIATIONS.items() if not can_end}  # "dr", "e.g", ...
+_SENTENCE_END = re.compile(r"(?<![\w.'])(?P<word>[\w.']*?)(?P<mark>[.!?]+)[\"'”’»)\]]*\s+(?=(?P<next>\S))")
+
+
+def _ends(text: str) -> Iterable[int]:
+    """Where the sentences of ``text`` end: after ``. ! ?`` (and closing quotes) before a new sentence."""
+    for m in _SENTENCE_END.finditer(text):
+        word, following = m["word"].lower(), m["next"]
+        abbreviation = word in _NOT_FINAL and (word != "no" or following.isdigit())  # "No. 5", not "said no."
+        initial = re.fullmatch(r"[A-Z]", m["word"]) is not None  # "J. Smith"
+        if not following.islower() and not (m["mark"] == "." and (abbreviation or initial)):
+            yield m.end()
+
+
+def _pack(parts: Iterable[str], max_chars: int) -> list[str]:
+    """Join consecutive ``parts`` with spaces into as few strings of at most ``max_chars`` as greedy can."""
+    chunks: list[str] = []
+    for part in parts:
+        if chunks and len(chunks[-1]) + 1 + len(part) <= max_chars:
+            chunks[-1] += " " + part
+        else:
+            chunks.append(part)
+    return chunks
+
+
+def split_sentences(text: str, *, max_chars: int = MAX_TEXT_CHARS) -> list[str]:
+    """Split a paragraph into sentences, each at most ``max_chars`` long, whitespace collapsed.
+
+    A sentence ends at ``. ! ?`` (closing quotes and brackets stay with it) followed by
+    anything but a lower-case letter, except after an abbreviation that never ends one
+    (``Dr. Mr. e.g. vs.``, ``No.`` before a number) or an initial (``J. Smith``); a
+    blank line ends one too. A sentence longer than ``max_chars`` is cut after its
+    commas (``, ; :`` and dashes), then between words, into as few pieces as fit. A piece
+    with no letter or digit (``"..."``) stays with the sentence before it.
+
+    :func:`voicelab.synthesis.synthesize` (notebook 02) speaks text longer than
+    :data:`MAX_TEXT_CHARS` one piece at a time with it.
+
+    Example
+    -------
+    >>> split_sentences("Dr. Smith came at 7 p.m. He sat down. Was it late? No. 5 was.")
+    ['Dr. Smith came at 7 p.m.', 'He sat down.', 'Was it late?', 'No. 5 was.']
+    >>> split_sentences("One, two, three four.", max_chars=10)
+    ['One, two,', 'three', 'four.']
+    """
+    if not isinstance(text, str):
+        raise ParameterError(f"text={text!r} must be a str, got {type(text).__name__}")
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+        raise ParameterError(f"max_chars={max_chars!r} must be a positive integer")
+    sentences: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        cuts = [0, *_ends(block), len(block)]
+        for piece in (" ".join(block[a:b].split()) for a, b in zip(cuts, cuts[1:])):
+            if sentences and piece and not re.search(r"\w", piece):
+                sentences[-1] += " " + piece
+            elif piece:
+                sentences.append(piece)
+    chunks = []
+    for sentence in sentences:
+        if len(sentence) <= max_chars:
+            chunks.append(sentence)
+            continue
+        clauses, run = re.split(r"(?<=[,;:—–])\s+|\s+(?=[—–-]\s)", sentence), []
+        for clause in [*clauses, ""]:  # runs of clauses that fit are packed; a longer one, its words
+            if clause and len(clause) <= max_chars:
+                run.append(clause)
+                continue
+            words = [word[i:i + max_chars] for word in clause.split() for i in range(0, len(word), max_chars)]
+            chunks += _pack(run, max_chars) + _pack(words, max_chars)
+            run = []
+    return chunks
 
 
 # ---------------------------------------------------------------- phonemes

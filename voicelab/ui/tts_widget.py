@@ -65,7 +65,8 @@ def synthesis_view(model, text_in: str, voice_name: str, *, voices: Mapping[str,
     y, mel, durations = synthesize(model, text_in, voice=voices[voice_name], config=config,
                                    speed=speed, n_iter=n_iter, speakers=speakers, vocoder=vocoder,
                                    emotion=emotion, emotions=emotions)
-    phonemes = text.to_phonemes(text_in)[0]
+    pieces = [text_in] if len(text_in) <= text.MAX_TEXT_CHARS else text.split_sentences(text_in)
+    phonemes = [p for piece in pieces for p in text.to_phonemes(piece)[0]]   # what `durations` counts, piece by piece
     label = voice_name if emotion is None else f"{voice_name}, {emotion}"
     return SynthesisView(text_in, label, y, mel, durations, phonemes, config)
 
