@@ -44,6 +44,7 @@ import librosa  # noqa: E402
 from voicelab.dsp import features  # noqa: E402
 from voicelab.dsp import griffin_lim as gl  # noqa: E402
 from voicelab.dsp.features import AudioConfig  # noqa: E402
+from voicelab.profiles import default_workers  # noqa: E402
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds (median reported)")
     parser.add_argument("--mel-rounds", type=int, default=1,
                         help="rounds for librosa's mel_to_audio (its NNLS takes seconds per clip)")
-    parser.add_argument("--workers", type=int, default=None, help="voicelab threads (default: all cores)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="voicelab threads (default: $VOICELAB_WORKERS, else all cores)")
     args = parser.parse_args(argv)
 
     config = AudioConfig()
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     mel_batch = np.zeros((len(mags), batch.shape[1], config.n_mels), np.float32)
     for b, (S, M) in enumerate(zip(mags, mels)):
         batch[b, :len(S)], mel_batch[b, :len(M)] = S, M
-    threads = args.workers or len(os.sched_getaffinity(0))
+    threads = args.workers or default_workers()
     n = len(clips)
     seconds = [len(y) / config.sr for y in clips]
 

@@ -17,7 +17,7 @@ import voicelab.data.speakers as speakers
 from voicelab.__main__ import main
 from voicelab.data import Manifest, build_corpus, read_build_info, read_manifest
 from voicelab.data.emotion import EMOTIONS, analyze
-from voicelab.data.speakers import SPEAKERS, Speaker, check_speaker, derived_speakers, synthesize
+from voicelab.data.speakers import SPEAKERS, Speaker, check_speaker, derived_speakers, speak
 from voicelab.errors import AudioError, DatasetError, ParameterError
 
 SMALL = {"speakers": ["kal16"], "emotions": ["neutral", "sad"], "n_sentences": 4, "progress": False}
@@ -150,7 +150,7 @@ def test_a_crash_leaves_no_partial_corpus(tmp_path, monkeypatch):
 
 
 def test_failed_clips_are_reported_and_left_out(tmp_path, monkeypatch, caplog):
-    real = corpus.synthesize
+    real = corpus.speak
     texts = [s.text for s in corpus.corpus_sentences(4, seed=0)]
     silent, broken = corpus.normalize_text(texts[1]), corpus.normalize_text(texts[2])
 
@@ -161,7 +161,7 @@ def test_failed_clips_are_reported_and_left_out(tmp_path, monkeypatch, caplog):
             raise AudioError("flite -voice kal16 ... failed with exit code 1: simulated")
         return real(speaker, text, sr=sr)
 
-    monkeypatch.setattr(corpus, "synthesize", flaky)
+    monkeypatch.setattr(corpus, "speak", flaky)
     with caplog.at_level(logging.WARNING, logger="voicelab.data.corpus"):
         manifest = small(tmp_path / "corpus")
     ids = {s.sentence_id for s in corpus.corpus_sentences(4, seed=0)[1:3]}
@@ -175,7 +175,7 @@ def test_failed_clips_are_reported_and_left_out(tmp_path, monkeypatch, caplog):
 
 
 def test_nothing_made_is_an_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus, "synthesize", lambda speaker, text, *, sr: np.zeros(sr, np.float32))
+    monkeypatch.setattr(corpus, "speak", lambda speaker, text, *, sr: np.zeros(sr, np.float32))
     with pytest.raises(DatasetError, match="no clip could be made"):
         small(tmp_path / "corpus")
     assert not (tmp_path / "corpus").exists()
@@ -194,6 +194,23 @@ def test_bad_arguments(tmp_path, kwargs, match):
     assert not (tmp_path / "corpus").exists()
 
 
+def test_voicelab_workers_sets_the_default_workers(tmp_path, monkeypatch):
+    seen = []
+
+    def stop(folder, speakers_, styles, n, seed, workers, *rest):
+        seen.append(workers)
+        raise RuntimeError("stopped before rendering")
+
+    monkeypatch.setattr(corpus, "_build", stop)
+    monkeypatch.setenv("VOICELAB_WORKERS", "3")
+    with pytest.raises(RuntimeError, match="stopped before rendering"):
+        build_corpus(tmp_path / "corpus", **SMALL)
+    assert seen == [3]
+    monkeypatch.setenv("VOICELAB_WORKERS", "two")
+    with pytest.raises(ParameterError, match="VOICELAB_WORKERS='two'"):
+        build_corpus(tmp_path / "corpus", **SMALL)
+
+
 # ------------------------------------------------------------------ speakers
 
 
@@ -210,14 +227,14 @@ def test_engines_and_voices_are_checked(monkeypatch):
 
 
 def test_text_reaches_the_engine_verbatim():
-    y = synthesize("kal16", "-v --help; $(rm -rf /tmp/x) 'quoted'")  # no shell, not an option
+    y = speak("kal16", "-v --help; $(rm -rf /tmp/x) 'quoted'")  # no shell, not an option
     assert y.dtype == np.float32 and len(y) > 16000
 
 
 def test_espeak_and_derived_speakers():
-    f3 = synthesize("espeak_f3", "please call stella.")
+    f3 = speak("espeak_f3", "please call stella.")
     assert f3.dtype == np.float32 and 0.8 < len(f3) / 16000 < 3
-    base, deep = synthesize("slt", "please call stella."), synthesize("slt_vtl0.9", "please call stella.")
+    base, deep = speak("slt", "please call stella."), speak("slt_vtl0.9", "please call stella.")
     f0 = [analyze(y, sr=16000).f0 for y in (base, deep)]
     ratio = np.median(f0[1][f0[1] > 0]) / np.median(f0[0][f0[0] > 0])
     assert ratio == pytest.approx(SPEAKERS["slt_vtl0.9"].f0_scale, rel=0.08)

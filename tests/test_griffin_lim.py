@@ -79,6 +79,16 @@ def test_batch_equals_items_one_by_one(rng):
         np.testing.assert_allclose(together[b, :n], alone, atol=1e-6)
 
 
+def test_voicelab_workers_sets_the_default_workers(voiced, monkeypatch):
+    monkeypatch.setenv("VOICELAB_WORKERS", "3")
+    assert gl._threads(None, 8) == (3, 1)    # (threads over utterances, FFT workers inside each)
+    assert gl._threads(None, 1) == (1, 3)
+    assert gl._threads(2, 8) == (2, 1)       # workers= given: the variable is not read
+    monkeypatch.setenv("VOICELAB_WORKERS", "two")
+    with pytest.raises(ParameterError, match="VOICELAB_WORKERS='two'"):
+        gl.griffin_lim(voiced[1], n_iter=1)
+
+
 @pytest.mark.parametrize("config", [AudioConfig(), AudioConfig(hop_length=200, win_length=800)],
                          ids=["hop256", "hop200-win800"])
 def test_matches_librosa_griffinlim(voiced, config):

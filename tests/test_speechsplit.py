@@ -16,10 +16,10 @@ from keras import ops
 
 from voicelab.errors import ParameterError
 from voicelab.models.emotion import EmotionConfig, build_emotion_classifier, classify
+from voicelab.models.layers import code_lengths
 from voicelab.models.speechsplit import (
     SpeechSplitConfig,
     build_speechsplit,
-    code_lengths,
     codes_of,
     decode_codes,
     split_and_swap,

@@ -192,6 +192,17 @@ def test_bad_arguments_and_missing_runs(data, tmp_path):
         load_run(tmp_path / "nothing", hint="run notebook 99")
 
 
+def test_run_json_names_the_module_of_every_layer_however_deep():
+    from voicelab.models.speechsplit import SpeechSplitConfig, build_speechsplit
+    from voicelab.train.run import _modules
+
+    # SpeechSplit's encoders sit in a dict, each holds vqvae.ResidualBlocks in a list; its
+    # decoder, a plain layer, holds layers.BiLSTMs: loading needs all three modules imported
+    model = build_speechsplit(SpeechSplitConfig(embedding_dim=4, encoder_channels=8, decoder_channels=8, voice_dim=4))
+    assert _modules(model) == ["voicelab.models.layers", "voicelab.models.speechsplit", "voicelab.models.vqvae"]
+    assert _modules(build()) == []   # Keras's own layers only
+
+
 def _worker(kind: str, data_dir: Path, kill_at: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend(), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, str(WORKER), kind, str(data_dir), str(kill_at)],

@@ -6,6 +6,7 @@ and ``KERAS_BACKEND=torch``, see the Makefile's ``test`` target).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import keras
@@ -97,6 +98,20 @@ def test_config_defaults_and_errors():
         TTSConfig(mel_loss="l3")
     with pytest.raises(ParameterError, match="AudioConfig"):
         build_tts(TTSConfig(**TINY), {"n_mels": 8})
+
+
+def test_every_int_field_is_checked_whatever_the_annotations():
+    for name in ("n_speakers", "decoder_blocks", "decoder_reduction"):
+        with pytest.raises(ParameterError, match=f"{name}=0 must be a positive integer"):
+            TTSConfig(**{name: 0})
+    with pytest.raises(ParameterError, match="encoder_units=True"):
+        TTSConfig(encoder_units=True)
+    # make_dataclass annotates with the type itself, not the string "int"
+    extended = dataclasses.make_dataclass("ExtendedConfig", [("extra_blocks", int, 2)], bases=(TTSConfig,),
+                                          frozen=True)
+    assert extended().extra_blocks == 2
+    with pytest.raises(ParameterError, match="extra_blocks=0 must be a positive integer"):
+        extended(extra_blocks=0)
 
 
 def test_length_regulate_matches_numpy_repeat(rng):

@@ -14,7 +14,8 @@ import pytest
 from keras import ops
 
 from voicelab.errors import ParameterError
-from voicelab.models.vqvae import VQVAEConfig, build_vqvae, code_lengths, convert, encode
+from voicelab.models.layers import code_lengths
+from voicelab.models.vqvae import VQVAEConfig, build_vqvae, convert, encode
 
 pytestmark = pytest.mark.backend
 

@@ -13,6 +13,26 @@ the bottom; a module imports only from its own layer or the ones below:
 8. ``voicelab.ui``       plots and widgets
 9. ``voicelab.recipes``  one module per notebook: per-profile configuration, train, evaluate
 
+What each notebook introduces (later notebooks reuse it; each subpackage's docstring
+says it module by module):
+
+- 01 audio features: ``dsp`` (audio, features, griffin_lim), ``profiles``, ``text``,
+  the offline corpus in ``data`` (corpus, speakers, emotion, grammar, manifest),
+  ``ui`` (plots, widgets);
+- 02 CNN + BiLSTM TTS: ``models`` (layers, losses, tts, variance, align), ``data``
+  (cache, durations, pipeline), ``train``, ``synthesis``, ``evaluation`` (metrics,
+  tables, tts), ``ui.tts_widget``;
+- 03 MelGAN vocoder: ``models`` (melgan, weight_norm, istft_vocoder), ``vocoders``,
+  ``train.backend_steps``, ``evaluation.vocoders``, ``ui.listening``;
+- 04 VQ-VAE voice conversion: ``models`` (vq, vqvae), ``evaluation.conversion``,
+  ``ui.conversion_widget``, ``sweep``;
+- 05 emotional voice cloning: ``dsp.prosody``, ``models`` (speechsplit, emotion,
+  voicegan, codegan), ``evaluation.emotion``.
+
+Coming, each into the layer its modules belong to: 06 spoken-command datasets and a
+recogniser, 07 a long recording made into a new voice and streaming recognition, 08 a
+talking face, and a conversation in the browser.
+
 The README's package table lists every module and the notebook that teaches it.
 """
 

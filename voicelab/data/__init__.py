@@ -3,18 +3,22 @@
 - :func:`build_corpus` speaks the offline, parallel, multi-speaker, multi-emotion
   corpus (:mod:`voicelab.data.corpus`, with :mod:`~voicelab.data.speakers`,
   :mod:`~voicelab.data.emotion` and :mod:`~voicelab.data.grammar`), in the notebooks'
-  :func:`corpus_folder` for a profile and seed; :func:`speak_sentences`
+  :func:`corpus_folder` for a profile and seed (notebook 01; notebook 05 builds an
+  emotional variant: every clip through WORLD once, derived voices); :func:`speak_sentences`
   has its speakers say any other text the same way (e.g. sentences held out of every corpus);
 - :class:`Manifest` / :class:`Utterance`, :func:`read_manifest`, :func:`write_manifest`:
-  the one record format every corpus and reader produces (:mod:`voicelab.data.manifest`);
+  the one record format every corpus and reader produces (:mod:`voicelab.data.manifest`; notebook 01);
 - ``read_ljspeech``, ``read_vctk``, ``read_libritts``, ``read_esd``, ``read_common_voice``:
-  datasets already on disk as the same manifest (:mod:`voicelab.data.readers`);
+  datasets already on disk as the same manifest (:mod:`voicelab.data.readers`), for any notebook;
 - :class:`FeatureCache`: each clip's resampled audio, log-mel and f0, kept on disk and
-  computed for many clips at once in worker processes (:mod:`voicelab.data.cache`);
+  computed for many clips at once in worker processes (:mod:`voicelab.data.cache`; notebook 02);
 - :class:`SpeechBatches` / :class:`AudioSegments`: padded batches for Keras on either
-  backend (:mod:`voicelab.data.pipeline`).
+  backend (:mod:`voicelab.data.pipeline`; notebooks 02 and 03), and the phoneme
+  durations the TTS model trains on (:mod:`voicelab.data.durations`; notebook 02).
 
-Introduced in ``notebooks/01_audio_features.ipynb``.
+Introduced in ``notebooks/01_audio_features.ipynb``; notebook 04 uses the corpus's
+parallel recordings as they are. Notebooks 06-07 (spoken-command datasets, a long
+recording of one voice) will add their data here.
 """
 
 from voicelab.data.cache import FeatureCache

@@ -68,11 +68,11 @@ from voicelab.data.speakers import (
     derived_speakers,
     engine_version,
     get_speaker,
-    synthesize,
+    speak,
 )
 from voicelab.dsp.audio import check_audio, normalize_loudness, save, split_on_silence
 from voicelab.errors import DatasetError, ParameterError, VoicelabError
-from voicelab.profiles import check_profile, pick
+from voicelab.profiles import check_profile, default_workers, pick
 from voicelab.text import normalize_text, to_phonemes
 
 __all__ = ["build_corpus", "read_build_info"]
@@ -137,7 +137,7 @@ def _neutral(job: _Job):
     """The neutral clip, and its WORLD analysis when the speaker is derived."""
     speaker = job.speaker
     base = get_speaker(speaker.voice) if speaker.engine == "derived" else speaker
-    y = _trim(_check_clip(synthesize(base, job.spoken, sr=SR), base.source), SR)
+    y = _trim(_check_clip(speak(base, job.spoken, sr=SR), base.source), SR)
     y = normalize_loudness(_check_clip(y, base.source), sr=SR, target_lufs=TARGET_LUFS)
     if speaker.engine != "derived":
         return y, None
@@ -337,7 +337,8 @@ def build_corpus(
         of this clip). Costs one more WORLD synthesis per neutral clip (about 10 %
         more time).
     workers : int, optional
-        Worker processes (default: one per available core); ``1`` builds in this process.
+        Worker processes (default :func:`voicelab.profiles.default_workers`: ``$VOICELAB_WORKERS``,
+        else one per available core); ``1`` builds in this process.
         Workers are started with ``spawn`` (safe in a notebook that already runs Keras
         threads), so in a script call this under ``if __name__ == "__main__":``.
     progress : bool
@@ -376,7 +377,7 @@ def build_corpus(
                             "speaker")
     styles = _resolve(list(STYLES) if emotions is None else emotions, STYLES, EmotionStyle, "emotion")
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        workers = default_workers()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers={workers!r} must be a positive integer")
 

@@ -15,14 +15,14 @@ Three kinds of speaker (:class:`Speaker`, ``engine``):
   is scaled by ``f0_scale``. Named ``<base>_vtl<alpha>``, e.g. ``slt_vtl0.9``.
 
 :data:`SPEAKERS` holds the built-in ones; :func:`derived_speakers` draws as many more
-derived ones as wanted; :func:`synthesize` speaks a text with any.
+derived ones as wanted; :func:`speak` speaks a text with any.
 The engines are system programs: ``sudo apt-get install flite espeak-ng``.
 
 Introduced in ``notebooks/01_audio_features.ipynb`` (speakers and emotions compared).
 
 Example
 -------
->>> y = synthesize("slt", "Call Anna.")        # doctest: +SKIP
+>>> y = speak("slt", "Call Anna.")             # doctest: +SKIP
 >>> y.dtype, round(len(y) / 16000, 1)           # doctest: +SKIP
 (dtype('float32'), 1.1)
 """
@@ -45,7 +45,7 @@ from voicelab.errors import AudioError, ParameterError
 
 __all__ = [
     "ENGINES", "SPEAKERS", "Speaker", "check_speaker", "derive", "derived_speakers", "engine_version", "get_speaker",
-    "synthesize", "warp_voice",
+    "speak", "warp_voice",
 ]
 
 ENGINES = ("flite", "espeak", "derived")
@@ -130,6 +130,13 @@ SPEAKERS: dict[str, Speaker] = {
 }
 """The built-in speakers by name."""
 FLITE_SPEAKERS = ("awb", "rms", "slt", "kal16")
+
+UNSEEN_VOICES = (
+    Speaker("espeak_m7", "espeak", "en-us+m7", "male", "eSpeak NG formant voice, American English, variant m7"),
+    Speaker("espeak_f2", "espeak", "en-us+f2", "female", "eSpeak NG formant voice, American English, variant f2"),
+)
+"""Voices of no corpus of any profile (eSpeak NG variants the built-in speakers do not use):
+what a model of the kit is tested on when it should speak, or listen to, any voice."""
 
 DERIVED_ALPHA = (0.85, 1.2)
 """Range of :func:`derived_speakers`' envelope warp ``alpha`` (drawn uniformly)."""
@@ -310,7 +317,7 @@ def warp_voice(analysis: WorldAnalysis, *, alpha: float, f0_scale: float) -> Wor
     return analysis.replace(f0=analysis.f0 * f0_scale, sp=sp, ap=ap)
 
 
-def synthesize(speaker: Speaker | str, text: str, *, sr: int = 16000) -> np.ndarray:
+def speak(speaker: Speaker | str, text: str, *, sr: int = 16000) -> np.ndarray:
     """Speak ``text`` with ``speaker``; float32 mono ``[samples]`` at ``sr``.
 
     flite and espeak-ng are run as programs (no shell; a temporary folder); a derived
@@ -326,11 +333,11 @@ def synthesize(speaker: Speaker | str, text: str, *, sr: int = 16000) -> np.ndar
 
     Example
     -------
-    >>> y = synthesize("slt_vtl0.9", "Call Anna.")      # doctest: +SKIP
+    >>> y = speak("slt_vtl0.9", "Call Anna.")      # doctest: +SKIP
     """
     speaker = get_speaker(speaker)
     if speaker.engine == "derived":
-        return derive(synthesize(speaker.voice, text, sr=sr), sr=sr, speaker=speaker)[0]
+        return derive(speak(speaker.voice, text, sr=sr), sr=sr, speaker=speaker)[0]
     return _run_engine(speaker, text, sr=sr)
 
 

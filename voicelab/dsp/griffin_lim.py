@@ -61,7 +61,6 @@ solves a non-negative least-squares problem with L-BFGS-B instead; see
 from __future__ import annotations
 
 import functools
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
@@ -72,6 +71,7 @@ import scipy.fft
 from voicelab.dsp import features
 from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
+from voicelab.profiles import default_workers
 
 __all__ = [
     "griffin_lim",
@@ -292,8 +292,9 @@ def griffin_lim(
         :func:`spectral_convergence`): ``[n_iter]``, or ``[batch, n_iter]``; the last
         value is that of the returned audio.
     workers : int, optional
-        Threads (default: every core this process may use). Utterances are shared
-        among them; a single utterance uses them inside its FFTs.
+        Threads (default :func:`voicelab.profiles.default_workers`: ``$VOICELAB_WORKERS``,
+        else every core this process may use). Utterances are shared among them; a
+        single utterance uses them inside its FFTs.
 
     Returns
     -------
@@ -594,7 +595,7 @@ def _output_lengths(shape, config, length, lengths, single) -> list[int]:
 def _threads(workers, n_items) -> tuple[int, int]:
     """(threads over utterances, FFT workers inside each) for ``workers`` cores."""
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        workers = default_workers()
     workers = _check_positive_int(workers, "workers")
     threads = min(workers, n_items)
     return threads, max(1, workers // threads)

@@ -71,7 +71,7 @@ def evaluate_vocoders_on_audio(
 
     Each recording (float32 at ``config.sr``) gets its log-mel computed here
     (``voicelab.dsp.features.log_melspectrogram``), as a corpus's would be. Notebook 03
-    uses it on voices the vocoders never heard (:func:`voicelab.data.speakers.synthesize`).
+    uses it on voices the vocoders never heard (:func:`voicelab.data.speakers.speak`).
     """
     if not systems:
         raise ParameterError("systems is empty: give {name: mel -> audio}")

@@ -1,4 +1,4 @@
-"""Layers shared by the kit's sequence models: masks, a length-exact BiLSTM, masked conv blocks.
+"""Layers shared by the kit's sequence models: masks, code lengths, a length-exact BiLSTM, masked conv blocks.
 
 Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb`` (the TTS model and its aligner use
 them; the VQ-VAE and SpeechSplit models of notebooks 04-05 build on them too).
@@ -78,6 +78,19 @@ def sequence_mask(lengths, maxlen, dtype="float32"):
     """``[B]`` lengths -> ``[B, maxlen]`` mask, 1 at real positions, 0 at padding."""
     positions = ops.arange(maxlen, dtype="int32")
     return ops.cast(ops.less(positions[None, :], ops.cast(lengths, "int32")[:, None]), dtype)
+
+
+def code_lengths(mel_length, rate: int):
+    """Code steps per utterance: ``ceil(mel_length / rate)`` for ``rate`` frames per step.
+
+    What a code made every ``rate`` frames has: the VQ-VAE's ``downsample`` (its "same"
+    strided convolutions give this many), a SpeechSplit code's ``*_rate`` (its window means).
+
+    >>> import numpy as np
+    >>> ops.convert_to_numpy(code_lengths(np.array([21, 13, 1]), 4)).tolist()
+    [6, 4, 1]
+    """
+    return (ops.cast(mel_length, "int32") + rate - 1) // rate
 
 
 def reverse_sequences(x, lengths):

@@ -173,11 +173,6 @@ def pool_codes(x, mask, rate: int):
     return sums / ops.maximum(counts, 1.0)[..., None], ops.cast(counts > 0, "float32")
 
 
-def code_lengths(mel_length, rate: int):
-    """Code steps per utterance: ``ceil(mel_length / rate)``."""
-    return (ops.cast(mel_length, "int32") + rate - 1) // rate
-
-
 @register
 class CodeEncoder(layers.Layer):
     """Frames ``[B, F, C_in]`` -> code ``[B, ceil(F / rate), dim]``: conv, residual blocks, projection, window mean."""

@@ -166,7 +166,8 @@ class TTSConfig:
             raise ParameterError(f"voice={self.voice!r} must be one of {VOICES}")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            is_int = field.type == "int" or field.name == "vocab_size"
+            # "int" under postponed annotations (this module), int where they are evaluated (a subclass)
+            is_int = field.type in (int, "int") or field.name == "vocab_size"
             if is_int and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise ParameterError(f"{field.name}={value!r} must be a positive integer")
         if self.mel_loss not in MEL_LOSSES:

@@ -168,11 +168,6 @@ def instance_normalize(x, mask, epsilon: float = 1e-5):
     return (x - mean) / ops.sqrt(var + epsilon) * m
 
 
-def code_lengths(mel_length, downsample: int):
-    """Codes per utterance: ``ceil(mel_length / downsample)`` (what "same" strided convolutions give)."""
-    return (ops.cast(mel_length, "int32") + downsample - 1) // downsample
-
-
 @register
 class ResidualBlock(layers.Layer):
     """``x + conv1x1(gelu(conv_dilated(norm(x)) + condition))``, padding kept at zero."""

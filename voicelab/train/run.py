@@ -388,9 +388,26 @@ class _Clock:
 
 
 def _modules(model: keras.Model) -> list[str]:
-    """The voicelab modules that define the model's classes (imported before loading)."""
-    layers = model._flatten_layers(include_self=True, recursive=True)
-    return sorted({type(layer).__module__ for layer in layers if type(layer).__module__.startswith("voicelab.")})
+    """The voicelab modules that define the model's classes (imported before loading).
+
+    The model and every layer inside it, however deep: layers are found in attributes and
+    in the lists, tuples and dicts attributes hold (Keras tracks the same; it has no public
+    recursive walk: ``Model.layers`` is one level, and plain layers have none).
+    """
+    modules, seen, todo = set(), set(), [model]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, keras.layers.Layer):
+            modules.add(type(item).__module__)
+            todo.extend(vars(item).values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+    return sorted(module for module in modules if module.startswith("voicelab."))
 
 
 def _jsonable(value):
