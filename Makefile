@@ -1,5 +1,7 @@
 # voicelab: the two commands of the README, plus a few conveniences.
 #   make run    environment + system synthesizers + corpus + every notebook (quick profile)
+#   make run ONLY=03            one notebook, and whatever it needs that is not trained yet
+#   make run PROFILE=smoke      the five-minute tour
 #   make test   the whole test suite (notebooks in the smoke profile), both Keras backends
 #   make lab    JupyterLab on the kit
 
@@ -9,16 +11,18 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.voicelab-installed
 PROFILE ?= quick
 OUT     ?= outputs/$(shell date +%Y-%m-%d_%H%M)
+ONLY    ?=
+ONLY_ARG := $(if $(ONLY),--only $(ONLY),)
 
 .PHONY: run test lab install system-deps corpus notebooks bench clean-outputs
 
 run: install
 	$(PY) -m voicelab corpus --profile $(PROFILE) --out data/corpus-$(PROFILE)
-	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --data-dir data --out $(OUT)
+	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --data-dir data --out $(OUT) $(ONLY_ARG)
 
 # One pytest-xdist worker per core (at most 4: the notebooks' worker sets the pace), one
 # compute thread each (tests/conftest.py); the notebooks stay together on one worker, in
-# order (03 uses the model 02 trained). `make test TEST_WORKERS=1` runs on one process.
+# the registry's order (voicelab/registry.py: 03 uses the model 02 trained). `make test TEST_WORKERS=1` runs on one process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 PYTEST  := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
@@ -47,7 +51,7 @@ corpus: install
 	$(PY) -m voicelab corpus --profile $(PROFILE) --out data/corpus-$(PROFILE)
 
 notebooks: install
-	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --data-dir data --out $(OUT)
+	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --data-dir data --out $(OUT) $(ONLY_ARG)
 
 bench: install
 	$(PY) benchmarks/griffin_lim.py

@@ -1,6 +1,6 @@
 """Score the VQ-VAE voice conversion of notebooks/04_vqvae_voice_conversion.ipynb on the test split.
 
-Loads ``DATA_DIR/models/vqvae-<profile>-<voice>/`` (trained by the notebook), converts
+Loads ``DATA_DIR/models/vqvae-<voice>-<profile>/`` (trained by the notebook), converts
 every speaker's rendition of the first ``--sentences`` test sentences into every
 speaker's voice, vocodes with the kit's vocoder (Griffin-Lim if notebook 03 has not
 trained it) and prints, per ordered pair and averaged: resemblyzer similarity to the
@@ -16,7 +16,6 @@ last line holds the headline averages and the quick target.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -34,16 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unseen", action="store_true", help="also convert eSpeak NG voices (no corpus has them)")
     args = parser.parse_args(argv)
 
+    from voicelab.artifacts import load_vocoder, load_vqvae
     from voicelab.evaluation.conversion import pair_table
     from voicelab.evaluation.tables import format_table
     from voicelab.recipes import conversion
-    from voicelab.recipes.vocoder import load_vocoder
 
     r = conversion.recipe(args.profile)
     if args.sentences:
-        r = dataclasses.replace(r, n_eval=args.sentences)
+        r = r.with_changes(n_eval=args.sentences)
     data = conversion.prepare(r, data_dir=args.data_dir)
-    run = conversion.load_vqvae(r, args.voice, data_dir=args.data_dir)
+    run = load_vqvae(args.profile, args.voice, data_dir=args.data_dir)
     if args.voice == "embedding":
         conversion.add_embeddings(data)
     vocoder = load_vocoder(args.profile, data_dir=args.data_dir)

@@ -7,7 +7,8 @@ with the rhythm, the pitch or both from the emotional one, and the neutral clip 
 emotional by CodeGAN), and prints the judge's accuracy per system and
 target emotion, and the prosody (f0 correlation and RMSE against the real recording,
 duration ratio, MCD), the voice kept (cosine to the neutral source) and pocketsphinx
-WER. The recipe (``voicelab.recipes.speechsplit``) is the notebook's; the last lines hold
+WER. The recipe (``voicelab.recipes.speechsplit``) and the scoring
+(``voicelab.recipes.speechsplit_eval``) are the notebook's; the last lines hold
 the swaps' and CodeGAN's accuracy per emotion against the quick target (above chance for each).
 
     python benchmarks/evaluate_emotion_cloning.py --profile quick --data-dir data [--content-input envelope]
@@ -32,24 +33,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=None, help="test sentences per speaker (default: n_eval)")
     args = parser.parse_args(argv)
 
+    from voicelab.artifacts import load_vocoder
     from voicelab.evaluation.emotion import judge_table
     from voicelab.evaluation.metrics import Transcriber
     from voicelab.evaluation.tables import format_table
-    from voicelab.recipes import speechsplit
-    from voicelab.recipes.vocoder import load_vocoder
+    from voicelab.recipes import speechsplit, speechsplit_eval
 
     changes = {k: v for k, v in (("content_input", args.content_input), ("n_eval", args.sentences)) if v is not None}
     r = speechsplit.recipe(args.profile, **changes)
     data = speechsplit.prepare(r, data_dir=args.data_dir, progress=False)
-    run = speechsplit.load_speechsplit(r, data_dir=args.data_dir)
-    judge = speechsplit.load_judge(r, data_dir=args.data_dir).model
-    codegan = speechsplit.load_codegan(r, data_dir=args.data_dir).model
+    run = speechsplit.load(r, "speechsplit", data_dir=args.data_dir)
+    judge = speechsplit.load(r, "judge", data_dir=args.data_dir).model
+    codegan = speechsplit.load(r, "codegan", data_dir=args.data_dir).model
     vocoder = load_vocoder(args.profile, data_dir=args.data_dir)
     started = time.perf_counter()
-    sentences = len({neutral.sentence_id for neutral, _ in speechsplit.evaluation_pairs(r, data)})
-    rows = speechsplit.evaluate(run.model, judge, r, data, vocoder=vocoder, transcriber=Transcriber(), codegan=codegan,
-                                progress=True)
-    table = judge_table(rows, systems=speechsplit.SYSTEMS, emotions=data.emotions)
+    sentences = len({neutral.sentence_id for neutral, _ in speechsplit_eval.evaluation_pairs(r, data)})
+    rows = speechsplit_eval.evaluate(run.model, judge, r, data, vocoder=vocoder, transcriber=Transcriber(),
+                                     codegan=codegan, progress=True)
+    table = judge_table(rows, systems=speechsplit_eval.SYSTEMS, emotions=data.emotions)
     print(format_table(table, title=f"{run.folder.name} ({run.info['steps']} steps, {run.seconds:.0f} s of training); "
                                     f"{r.eval_speakers} speakers x {sentences} test sentences"))
     print(f"scored in {time.perf_counter() - started:.0f} s")

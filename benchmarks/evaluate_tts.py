@@ -1,6 +1,6 @@
 """Score the trained TTS models of notebooks/02_tts_cnn_bilstm.ipynb on the test split.
 
-Loads ``DATA_DIR/models/tts-<profile>-<voice>/`` (speaker-id and reference-encoder
+Loads ``DATA_DIR/models/tts-<voice>-<profile>/`` (speaker-id and reference-encoder
 models, whichever exist), synthesises the neutral test sentences of every speaker
 (Griffin-Lim, the kit's vocoder with ``--vocoder kit``, or the kit's vocoder adapted to
 notebook 02's mels with ``--vocoder kit-adapted``), and prints per speaker: mel
@@ -19,7 +19,6 @@ the same flite voices; ``--sentences`` of them, default the recipe's ``n_held_ou
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -42,28 +41,28 @@ def main(argv: list[str] | None = None) -> int:
                         choices=("speaker", "reference"))
     args = parser.parse_args(argv)
 
-    from voicelab.data import read_manifest
+    from voicelab.artifacts import how_to_make, load_tts, load_vocoder
+    from voicelab.data import corpus_folder, read_manifest
     from voicelab.evaluation import metrics
     from voicelab.evaluation.tts import format_results, results_table
     from voicelab.recipes import tts
-    from voicelab.recipes.vocoder import load_vocoder
     from voicelab.train import is_trained
 
     r = tts.recipe(args.profile)
     if args.held_out and args.sentences:
-        r = dataclasses.replace(r, n_held_out=args.sentences)
-    corpus = read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl")
+        r = r.with_changes(n_held_out=args.sentences)
+    corpus = read_manifest(corpus_folder(args.data_dir, args.profile) / "manifest.jsonl")
     neutral = corpus.filter(emotion="neutral")
     test, train = neutral.filter(split="test"), neutral.filter(split="train")
     vocoder = (load_vocoder(args.profile, data_dir=args.data_dir, adapted=args.vocoder == "kit-adapted")
                if args.vocoder != "griffin-lim" else None)
     judge, transcripts, headline = metrics.Transcriber(), {}, []
     for voice in args.voices:
-        if not is_trained(args.data_dir / "models" / f"tts-{args.profile}-{voice}"):
-            print(f"{voice}: no trained model (run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={args.profile!r})",
-                  file=sys.stderr)
+        folder = r.run_folder(voice, args.data_dir)
+        if not is_trained(folder):
+            print(f"{voice}: no trained model in {folder}: {how_to_make('tts', args.profile)}", file=sys.stderr)
             continue
-        model, speakers, run = tts.load_tts(args.profile, voice, data_dir=args.data_dir)
+        model, speakers, run = load_tts(args.profile, voice, data_dir=args.data_dir)
         sentences = tts.held_out_set(r, speakers, data_dir=args.data_dir) if args.held_out else test
         n = r.n_held_out if args.held_out else args.sentences or r.n_eval
         references = {s: corpus.audio_path(train.filter(speaker=s)[0]) for s in speakers}

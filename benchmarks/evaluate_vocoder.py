@@ -42,7 +42,7 @@ def main() -> None:
     config = r.model.audio
     models = Path(args.data_dir) / "models"
     systems = {"ground truth": None, f"Griffin-Lim ({r.gl_iters})": griffin_lim_vocoder(config, n_iter=r.gl_iters)}
-    for label, name in (("iSTFT vocoder (kit)", r.istft_name), ("MelGAN", r.name)):
+    for label, name in (("iSTFT vocoder (kit)", r.run_name("istft")), ("MelGAN", r.run_name("melgan"))):
         if is_trained(models / name):
             run = load_run(models / name)
             systems[label] = neural_vocoder(run.model, config)

@@ -135,10 +135,9 @@ def time_tts(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main_only
     from voicelab.recipes import tts
 
     full = tts.recipe("full")
-    full = dataclasses.replace(full, batch_size=full.batch_size * batch_scale)
+    full = full.with_changes(batch_size=full.batch_size * batch_scale)
     b = full.batch_size
-    timed = dataclasses.replace(full, align_epochs=epochs, tts_epochs=epochs, reference_epochs=epochs,
-                                emotion_epochs=epochs)
+    timed = full.with_changes(align_epochs=epochs, tts_epochs=epochs, reference_epochs=epochs, emotion_epochs=epochs)
     data = tts.prepare(timed, data_dir=work, corpus=corpus)
     valid_scale = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["valid"], full.batch_size) / len(data.batches["valid"])
     neutral_batches = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["train"], full.batch_size)
@@ -182,16 +181,16 @@ def time_vocoders(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main
     from voicelab.recipes import vocoder
 
     full = vocoder.recipe("full")
-    full = dataclasses.replace(
-        full, plan=dataclasses.replace(full.plan, batch_size=full.plan.batch_size * batch_scale),
+    full = full.with_changes(
+        plan=dataclasses.replace(full.plan, batch_size=full.plan.batch_size * batch_scale),
         istft_plan=dataclasses.replace(full.istft_plan, batch_size=full.istft_plan.batch_size * batch_scale),
         adapt_plan=dataclasses.replace(full.adapt_plan, batch_size=full.adapt_plan.batch_size * batch_scale))
-    train = corpus.filter(split="train")
+    train = vocoder.training_clips(corpus)
     rows = []
 
     melgan_plan = dataclasses.replace(full.plan, steps=2 * epochs * per_epoch, warmup_steps=epochs * per_epoch,
                                       steps_per_epoch=per_epoch)
-    run, stages = _time_run(vocoder.train_or_load, dataclasses.replace(full, plan=melgan_plan), train,
+    run, stages = _time_run(vocoder.train_or_load_melgan, full.with_changes(plan=melgan_plan), train,
                             models_dir=work / "models", cache_dir=work / "cache")
     rows.append(_row("03", "MelGAN, warm-up (STFT loss)", run.model, stages[0], batch=full.plan.batch_size,
                      full_steps=full.plan.warmup_steps))
@@ -199,7 +198,7 @@ def time_vocoders(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main
                      note="the generator's parameters; the discriminators train too"))
 
     istft_plan = dataclasses.replace(full.istft_plan, steps=epochs * per_epoch, steps_per_epoch=per_epoch)
-    run, stages = _time_run(vocoder.train_or_load_istft, dataclasses.replace(full, istft_plan=istft_plan), train,
+    run, stages = _time_run(vocoder.train_or_load_istft, full.with_changes(istft_plan=istft_plan), train,
                             models_dir=work / "models", cache_dir=work / "cache")
     stage = stages[0]
     rows.append(_row("03", "iSTFT vocoder (the kit's)", run.model, stage, batch=full.istft_plan.batch_size,
@@ -217,8 +216,8 @@ def time_vqvae(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main_on
     from voicelab.recipes import conversion
 
     full = conversion.recipe("full")
-    full = dataclasses.replace(full, batch_size=full.batch_size * batch_scale)
-    timed = dataclasses.replace(full, epochs=epochs)
+    full = full.with_changes(batch_size=full.batch_size * batch_scale)
+    timed = full.with_changes(epochs=epochs)
     data = conversion.prepare(timed, data_dir=work, corpus=corpus)
     valid_scale = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["valid"], full.batch_size) / len(data.batches["valid"])
     batches = _batches(FULL_CORPUS["speakers"] * FULL_CORPUS["train"], full.batch_size)
@@ -226,9 +225,8 @@ def time_vqvae(corpus, work: Path, epochs: int, *, batch_scale: int = 1, main_on
     study_epochs = max(1, full.epochs // 4)   # notebook 04, section 9
     variants = [("VQ-VAE, speaker id", timed, "speaker", full.epochs),
                 ("VQ-VAE, resemblyzer voice", timed, "embedding", full.epochs),
-                ("VQ-VAE, too wide (study)", dataclasses.replace(timed, n_codes=512, downsample=1), "speaker", study_epochs),
-                ("VQ-VAE, too narrow (study)", dataclasses.replace(timed, n_codes=16, downsample=16), "speaker",
-                 study_epochs)]
+                ("VQ-VAE, too wide (study)", timed.with_changes(n_codes=512, downsample=1), "speaker", study_epochs),
+                ("VQ-VAE, too narrow (study)", timed.with_changes(n_codes=16, downsample=16), "speaker", study_epochs)]
     if main_only:
         variants = variants[:1]
     else:
@@ -255,10 +253,9 @@ def time_speechsplit(corpus, work: Path, epochs: int, *, batch_scale: int = 1, m
     from voicelab.recipes import speechsplit
 
     full = speechsplit.recipe("full")
-    full = dataclasses.replace(full, batch_size=full.batch_size * batch_scale)
+    full = full.with_changes(batch_size=full.batch_size * batch_scale)
     b = full.batch_size
-    timed = dataclasses.replace(full, epochs=epochs, judge_epochs=epochs, codegan_epochs=epochs,
-                                voicegan_epochs=epochs * 4)
+    timed = full.with_changes(epochs=epochs, judge_epochs=epochs, codegan_epochs=epochs, voicegan_epochs=epochs * 4)
     data = speechsplit.prepare(timed, data_dir=work, corpus=corpus, progress=False)
     items = FULL_EMOTIONAL["speakers"] * FULL_EMOTIONAL["train"] * EMOTIONS
     batches = _batches(items, full.batch_size)

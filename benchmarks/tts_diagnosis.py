@@ -23,7 +23,6 @@ share of the gap each oracle closes.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -56,19 +55,18 @@ def main(argv: list[str] | None = None) -> int:
 
     keras.utils.set_random_seed(0)
     seed = tts.recipe(args.profile)
-    r = dataclasses.replace(seed, emotions="emotions" in args.variant,
-                            variance="variance" in args.variant)
+    r = seed.with_changes(emotions="emotions" in args.variant, variance="variance" in args.variant)
     if r.emotions:   # notebook 02's emotion model (section 7)
-        r = dataclasses.replace(r, tts_epochs=r.emotion_epochs)
+        r = r.with_changes(tts_epochs=r.emotion_epochs)
     data = tts.prepare(r, data_dir=args.data_dir)
     models_dir = args.data_dir / "models"
     # the aligner of the seed recipe, as in notebook 02, aligns every variant's clips
-    seed_data = data if r.variant == "seed" else tts.prepare(seed, data_dir=args.data_dir)
+    seed_data = data if args.variant == "seed" else tts.prepare(seed, data_dir=args.data_dir)
     aligner = tts.train_or_load_aligner(seed, seed_data, models_dir=models_dir, verbose=0).model
     run = tts.train_or_load_tts(r, data, "speaker", durations=tts.durations(aligner, data), models_dir=models_dir,
                                 verbose=0)
     model, config = run.model, r.audio
-    print(f"{r.variant}: {r.run_name('speaker')}, trained {run.seconds:.0f} s", flush=True)
+    print(f"{args.variant}: {r.run_name('speaker')}, trained {run.seconds:.0f} s", flush=True)
 
     n = args.sentences or r.n_eval
     test = tts.evaluation_set(r, data.test, n_eval=n)
@@ -127,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, render in conditions.items():
             rows.append({"split": split, "condition": name, **score(manifest, render)})
             print(format_table(rows[-1:]), flush=True)
-    print(format_table(rows, title=f"{r.variant}, {n} sentences x {len(data.speakers)} speakers per split"))
+    print(format_table(rows, title=f"{args.variant}, {n} sentences x {len(data.speakers)} speakers per split"))
     by = {(row["split"], row["condition"]): row["wer"] for row in rows}
     gap = by["test", "tts"] - by["test", "recording -> griffin-lim"]
     if gap > 0:

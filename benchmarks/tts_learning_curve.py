@@ -4,7 +4,7 @@
     python benchmarks/tts_learning_curve.py --profile quick --variant emotions+variance
     python benchmarks/tts_learning_curve.py --profile quick --set decoder_lstm=False --set decoder_blocks=5
     python benchmarks/tts_learning_curve.py --profile quick --voice reference --epochs 12 \
-        --start-from data/models/tts-quick-speaker
+        --start-from data/models/tts-speaker-quick
     python benchmarks/tts_learning_curve.py --profile quick --corpus data/corpus-more --held-out
 
 Trains the speaker-id model (or ``--voice reference``) of a recipe variant
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def _field_value(recipe, item: str) -> tuple[str, object]:
     """``"learning_rate=0.004"`` -> ``("learning_rate", 0.004)``, typed like the recipe's field."""
     name, _, text = item.partition("=")
-    if not hasattr(recipe, name) or name in ("profile", "audio"):
+    if name not in {f.name for f in dataclasses.fields(recipe)} or name in ("profile", "audio"):
         raise SystemExit(f"--set {item}: the recipe has no field {name!r} to change")
     kind = type(getattr(recipe, name))
     if kind is bool:
@@ -49,6 +49,11 @@ def _field_value(recipe, item: str) -> tuple[str, object]:
             raise SystemExit(f"--set {item}: {name} is True or False")
         return name, text == "True"
     return name, kind(text)
+
+
+def _variant(r) -> str:
+    """``"seed"`` (notebook 02's first model) or what the recipe adds to it: ``"emotions+variance"``."""
+    return "+".join(name for name in ("emotions", "variance") if getattr(r, name)) or "seed"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voice", default="speaker", choices=("speaker", "reference"),
                         help="the speaker-id model or the reference-encoder one")
     parser.add_argument("--start-from", type=Path, default=None, metavar="RUN_FOLDER",
-                        help="warm-start from this trained run's model (e.g. data/models/tts-quick-speaker)")
+                        help="warm-start from this trained run's model (e.g. data/models/tts-speaker-quick)")
     parser.add_argument("--epochs", type=int, default=None, help="TTS epochs (default: the recipe's)")
     parser.add_argument("--every", type=int, default=None, help="score every this many epochs (default: 4 points)")
     parser.add_argument("--sentences", type=int, default=None, help="test sentences per speaker (default: n_eval)")
@@ -87,28 +92,28 @@ def main(argv: list[str] | None = None) -> int:
     from voicelab.train import load_run
 
     keras.utils.set_random_seed(0)
-    r = dataclasses.replace(tts.recipe(args.profile), emotions="emotions" in args.variant,
-                            variance="variance" in args.variant)
+    r = tts.recipe(args.profile, emotions="emotions" in args.variant, variance="variance" in args.variant)
     if r.emotions:   # every emotion: as many times the clips, so as many times fewer epochs, the same steps
         n = len(read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl").emotions)
-        r = dataclasses.replace(r, align_epochs=math.ceil(r.align_epochs / n), tts_epochs=math.ceil(r.tts_epochs / n))
+        r = r.with_changes(align_epochs=math.ceil(r.align_epochs / n), tts_epochs=math.ceil(r.tts_epochs / n))
     if args.epochs:
-        r = dataclasses.replace(r, tts_epochs=args.epochs, reference_epochs=args.epochs)
+        r = r.with_changes(tts_epochs=args.epochs, reference_epochs=args.epochs)
     changes = dict(_field_value(r, item) for item in args.set)
-    r = dataclasses.replace(r, **changes)
+    r = r.with_changes(**changes)
+    variant = _variant(r)
     every = args.every or max(r.epochs_of(args.voice) // 4, 1)
     data = tts.prepare(r, data_dir=args.data_dir,
                        corpus=read_manifest(args.corpus / "manifest.jsonl") if args.corpus else None)
     test = tts.held_out_set(r, data.speakers, data_dir=args.data_dir) if args.held_out else data.test
     n_eval = args.sentences or (r.n_held_out if args.held_out else None)
-    models = args.data_dir / "models" / "-".join(["curve", r.variant.replace("+", "-"),
+    models = args.data_dir / "models" / "-".join(["curve", variant.replace("+", "-"),
                                                    *([args.corpus.name] if args.corpus else []),
                                                    *(["held-out"] if args.held_out else []),
                                                    *(["reference"] if args.voice == "reference" else []),
                                                    *(["warm"] if args.start_from else []),
                                                    *(f"{k}={v}" for k, v in changes.items())])
     seed = tts.recipe(args.profile)   # notebook 02's aligner, trained on the neutral clips, aligns every variant
-    seed_data = data if r.variant == "seed" and not args.corpus else tts.prepare(seed, data_dir=args.data_dir)
+    seed_data = data if variant == "seed" and not args.corpus else tts.prepare(seed, data_dir=args.data_dir)
     aligner = tts.train_or_load_aligner(seed, seed_data, models_dir=args.data_dir / "models", verbose=0)
     judge, transcripts, references = metrics.Transcriber(), {}, tts.references(data)
 
@@ -124,18 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     curve = tts.LearningCurve(score, every=every, start_minutes=start_minutes)
     run = tts.train_or_load_tts(r, data, args.voice, durations=tts.durations(aligner.model, data), models_dir=models,
                                 retrain=True, verbose=0, callbacks=[curve], start_from=source and source.model)
-    result = {"variant": r.variant, "voice": args.voice, "start_from": str(args.start_from or ""),
+    result = {"variant": variant, "voice": args.voice, "start_from": str(args.start_from or ""),
               "corpus": str(args.corpus or ""), "held_out": args.held_out,
               "source_seconds": source.seconds if source else 0, "epochs": run.info["epochs"], "changes": changes,
               "recipe": dataclasses.asdict(r), "aligner_seconds": aligner.seconds,
               "tts_seconds": run.seconds, "points": curve.points}
     (models / "curve.json").write_text(json.dumps(result, indent=1, default=str))
-    print(f"{r.variant} {changes or ''}: aligner {aligner.seconds:.0f} s, {args.voice} TTS {run.seconds:.0f} s "
+    print(f"{variant} {changes or ''}: aligner {aligner.seconds:.0f} s, {args.voice} TTS {run.seconds:.0f} s "
           f"({run.info['epochs']} epochs of {len(data.batches['train'])} batches"
           f"{', warm-started from ' + str(args.start_from) if args.start_from else ''})")
     print(format_table(curve.points))
     last = curve.points[-1]
-    print(f"final ({r.variant}, {last['minutes']:.1f} min of training): WER ratio {last['wer_ratio']:.2f}, "
+    print(f"final ({variant}, {last['minutes']:.1f} min of training): WER ratio {last['wer_ratio']:.2f}, "
           f"MCD {last['mcd']:.2f} dB, similarity {last['similarity']:.3f}")
     return 0
 

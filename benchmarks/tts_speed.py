@@ -3,8 +3,8 @@
     python benchmarks/tts_speed.py --profile quick --data-dir data [--threads 2]
 
 Synthesises the test sentences with the trained speaker-id model of
-``notebooks/02_tts_cnn_bilstm.ipynb`` (``voicelab.recipes.tts.load_tts``), once with the
-kit's vocoder (``voicelab.recipes.vocoder.load_vocoder``: notebook 03's iSTFT vocoder when it is
+``notebooks/02_tts_cnn_bilstm.ipynb`` (``voicelab.artifacts.load_tts``), once with the
+kit's vocoder (``voicelab.artifacts.load_vocoder``: notebook 03's iSTFT vocoder when it is
 trained) and once with Griffin-Lim, and reports the real-time factor (seconds of
 computing per second of speech; the text front-end, the acoustic model and the vocoder
 all counted), after one warm-up pass. The last line states it (target: at most 0.05
@@ -46,13 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
 
     from voicelab import synthesis
+    from voicelab.artifacts import load_tts, load_vocoder
     from voicelab.data import read_manifest
     from voicelab.recipes import tts
-    from voicelab.recipes.vocoder import load_vocoder
     from voicelab.vocoders import griffin_lim_vocoder
 
     r = tts.recipe(args.profile)
-    model, speakers, run = tts.load_tts(args.profile, "speaker", data_dir=args.data_dir)
+    model, speakers, run = load_tts(args.profile, "speaker", data_dir=args.data_dir)
     corpus = read_manifest(args.data_dir / f"corpus-{args.profile}" / "manifest.jsonl")
     test = corpus.filter(split="test", emotion="neutral")
     texts = sorted({u.text for u in test})[: args.sentences]

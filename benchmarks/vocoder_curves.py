@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     base = recipes.recipe(args.profile)
     config = base.model.audio
     corpus = build_corpus(args.data_dir / f"corpus-{args.profile}", profile=args.profile, seed=0)
-    train = corpus.filter(split="train")
+    train = recipes.training_clips(corpus)
     valid = corpus.filter(split="valid", emotion="neutral")
     probe = Manifest([u for s in valid.speakers for u in list(valid.filter(speaker=s))[: args.per_speaker]],
                      valid.root)
@@ -98,9 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     plans = {
         "melgan-paper": (base.ablation("paper"), "melgan"),
         "melgan": (base, "melgan"),
-        "istft": (dataclasses.replace(base, istft=dataclasses.replace(base.istft, magnitude_prior=False)), "istft"),
-        "istft-prior": (dataclasses.replace(base, istft=dataclasses.replace(base.istft, magnitude_prior=True)),
-                        "istft"),
+        "istft": (base.with_changes(istft=dataclasses.replace(base.istft, magnitude_prior=False)), "istft"),
+        "istft-prior": (base.with_changes(istft=dataclasses.replace(base.istft, magnitude_prior=True)), "istft"),
     }
     mels = _mels(probe, config, cache)                    # the RTF's inputs, the same for every variant
     results, table = {}, []
@@ -108,15 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Griffin-Lim ({base.gl_iters} iterations) on {len(probe)} validation clips: {gl}")
     for variant in args.variants:
         r, kind = plans[variant]
-        steps = r.plan.steps if kind == "melgan" else r.istft_plan.steps
+        steps = r.budget(kind).steps
         every = args.every or max(steps // 6, 1)
         folder = models / f"curve-{variant}"
         print(f"{variant}: {steps} steps, scored every {every}", flush=True)
         keras.utils.set_random_seed(0)
         if kind == "melgan":
             probe_cb = Probe(lambda m: m.generator, every)
-            run = recipes.train_or_load(r, train, models_dir=models, name=folder.name, cache_dir=cache,
-                                        verbose=0, callbacks=[probe_cb])
+            run = recipes.train_or_load_melgan(r, train, models_dir=models, name=folder.name, cache_dir=cache,
+                                               verbose=0, callbacks=[probe_cb])
         else:
             probe_cb = Probe(lambda m: m, every)
             run = recipes.train_or_load_istft(r, train, models_dir=models, name=folder.name, cache_dir=cache,

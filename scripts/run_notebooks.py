@@ -1,6 +1,12 @@
-"""Execute every numbered notebook with papermill into a dated output folder.
+"""Execute the numbered notebooks with papermill into a dated output folder, in the registry's order.
 
     python scripts/run_notebooks.py --profile quick --data-dir data --out outputs/2026-11-22_0930
+    python scripts/run_notebooks.py --profile quick --only 03      # notebook 03 and whatever it needs
+
+The notebooks, their order and what each needs come from ``voicelab/registry.py``:
+``--only 03`` (``make run ONLY=03``) first makes what notebook 03 needs and is not trained
+yet, training an artifact alone where it can be (``python -m voicelab train vocoder``)
+and running the notebook that trains it otherwise.
 
 Each notebook runs with ``PROFILE`` and ``DATA_DIR`` injected into its ``parameters``
 cell (and ``LISTENING_WIDGET=False`` where it has one: a listening test needs a person); the executed copies, an HTML rendering of each, and ``index.md`` (status, run
@@ -19,12 +25,16 @@ from pathlib import Path
 
 import papermill as pm
 
+from voicelab import artifacts, registry
+from voicelab.errors import ParameterError
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def numbered_notebooks(pattern: str = "[0-9][0-9]_*.ipynb") -> list[Path]:
-    return sorted(NOTEBOOKS.glob(pattern))
+def steps_for(only: list[str] | None, profile: str, data_dir: str) -> list[registry.Step]:
+    """The registry's steps for the notebooks ``only`` (default: all), skipping artifacts already trained."""
+    return registry.run_order(only, ready=lambda name: artifacts.is_ready(name, profile, data_dir=data_dir))
 
 
 HEADLESS = {"LISTENING_WIDGET": False}
@@ -55,34 +65,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="quick", choices=["smoke", "quick", "full"])
     parser.add_argument("--data-dir", default="data", help="corpus and trained-model folder")
     parser.add_argument("--out", default=f"outputs/{datetime.datetime.now():%Y-%m-%d_%H%M}")
-    parser.add_argument("--only", default="[0-9][0-9]_*.ipynb", help="glob of notebooks to run")
+    parser.add_argument("--only", nargs="*", default=None, metavar="NN",
+                        help="notebook numbers to run, with what they need (default: every notebook)")
     args = parser.parse_args(argv)
 
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     data_dir = str(Path(args.data_dir).resolve())
+    only = [n for item in args.only for n in item.replace(",", " ").split()] if args.only else None
+    try:
+        steps = steps_for(only, args.profile, data_dir)
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("steps: " + ", ".join(step.name for step in steps), flush=True)
     rows = []
-    for notebook in numbered_notebooks(args.only):
-        target = out / notebook.name
-        print(f"[{args.profile}] {notebook.name} ...", flush=True)
+    for step in steps:
+        print(f"[{args.profile}] {step.name} ...", flush=True)
         start = time.perf_counter()
+        target = html = None
         try:
-            pm.execute_notebook(
-                notebook,
-                target,
-                parameters=parameters_for(notebook, args.profile, data_dir),
-                cwd=str(NOTEBOOKS),
-                progress_bar=False,
-                kernel_name="python3",
-            )
+            if step.kind == "train":
+                artifacts.train(step.target, args.profile, data_dir=data_dir)
+            else:
+                notebook = NOTEBOOKS / registry.notebook(step.target).filename
+                target = out / notebook.name
+                pm.execute_notebook(
+                    notebook,
+                    target,
+                    parameters=parameters_for(notebook, args.profile, data_dir),
+                    cwd=str(NOTEBOOKS),
+                    progress_bar=False,
+                    kernel_name="python3",
+                )
             status = "ok"
         except Exception as err:  # the failure is recorded in the index and the exit code
             status = f"FAILED: {type(err).__name__}"
             traceback.print_exc()
         seconds = time.perf_counter() - start
-        html = to_html(target) if target.exists() else None
-        rows.append((notebook.name, status, seconds, html.name if html else ""))
+        html = to_html(target) if target is not None and target.exists() else None
+        rows.append((target.name if target is not None else step.name, status, seconds, html.name if html else ""))
         print(f"    {status} in {seconds:.0f} s", flush=True)
+        if status != "ok":
+            break        # what comes next needs what this step makes
 
     lines = [
         f"# voicelab notebooks, profile `{args.profile}`",
@@ -90,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Run {datetime.datetime.now():%Y-%m-%d %H:%M}, data in `{data_dir}`,"
         f" Python {sys.version.split()[0]}, KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}.",
         "",
-        "| notebook | status | run time | HTML |",
+        "| step | status | run time | HTML |",
         "|---|---|---|---|",
     ]
     for name, status, seconds, html in rows:
         link = f"[{html}]({html})" if html else ""
-        lines.append(f"| [{name}]({name}) | {status} | {seconds:.0f} s | {link} |")
+        shown = f"[{name}]({name})" if name.endswith(".ipynb") else name
+        lines.append(f"| {shown} | {status} | {seconds:.0f} s | {link} |")
     (out / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"index: {out / 'index.md'}")
     return 0 if all(status == "ok" for _, status, _, _ in rows) else 1

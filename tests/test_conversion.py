@@ -72,12 +72,13 @@ def test_evaluate_conversions_scores_against_the_target_recording(monkeypatch):
 
 def test_recipe_names_its_variants():
     r = conversion.recipe("quick")
-    assert r.run_name("speaker") == "vqvae-quick-speaker" and r.variant == ""
+    assert r.run_name("speaker") == "vqvae-speaker-quick" and r.variant("speaker") == ""
     assert conversion.recipe("quick", downsample=8, code_dim=16).run_name("embedding") == \
-        "vqvae-quick-embedding-x8-w16"
-    with pytest.raises(ParameterError):
+        "vqvae-embedding-quick-x8-w16"
+    assert conversion.recipe("quick", n_eval=9, eval_sources=1).run_name("speaker") == "vqvae-speaker-quick"
+    with pytest.raises(ParameterError, match="ConversionRecipe has no field 'codes'"):
         conversion.recipe("quick", codes=3)
-    with pytest.raises(ParameterError):
+    with pytest.raises(ParameterError, match="model='clip'"):
         r.run_name("clip")
 
 

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from voicelab import registry
+
+FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))
+STEPS = registry.run_order()
+"""Every notebook, and the artifacts trained alone before them, in the registry's order (a fresh ``make run``)."""
 
 
 def _cells(path: Path) -> list[dict]:
@@ -88,16 +93,35 @@ def test_notebook_follows_the_skeleton(path):
         f"{path.name}: {skeleton_problems(_headings(path), trains=_trains(path))}")
 
 
+def _step_param(step):
+    if step.kind == "train":
+        return pytest.param(step, marks=[pytest.mark.backend], id=step.name.replace(" ", "_"))
+    path = FOLDER / registry.notebook(step.target).filename
+    return pytest.param(step, marks=[pytest.mark.backend] if _trains(path) else [], id=path.name)
+
+
 @pytest.mark.notebook
-@pytest.mark.xdist_group("notebooks")   # one worker runs them in order: 03 uses the TTS model 02 trained
-@pytest.mark.parametrize("path", [pytest.param(p, marks=[pytest.mark.backend] if _trains(p) else [])
-                                  for p in NOTEBOOKS], ids=lambda p: p.name)
-def test_notebook_runs_in_smoke_profile(path, smoke_corpus, emotional_corpus, data_dir, tmp_path):
-    """Every notebook under TensorFlow; those that train a model under PyTorch too (``-m backend``).
+@pytest.mark.xdist_group("notebooks")   # one worker runs the steps in the registry's order: 03 uses what 02 trained
+@pytest.mark.parametrize("step", [_step_param(s) for s in STEPS])
+def test_notebook_runs_in_smoke_profile(step, smoke_corpus, emotional_corpus, data_dir, tmp_path, capsys):
+    """Every step of a fresh ``make run PROFILE=smoke``: each notebook under TensorFlow, those that train
+    a model (and the artifacts trained alone) under PyTorch too (``-m backend``).
 
     The kernel inherits ``KERAS_BACKEND`` from the test process.
     """
     import papermill
+
+    from voicelab import artifacts
+
+    if step.kind == "train":          # as run_notebooks.py does it, into the folder its notebook loads
+        run = artifacts.train(step.target, "smoke", data_dir=data_dir, verbose=0)
+        assert run.folder == artifacts.folder(step.target, "smoke", data_dir=data_dir)
+        assert artifacts.is_ready(step.target, "smoke", data_dir=data_dir)
+        if step.target == "vocoder":
+            artifacts.load_vocoder("smoke", data_dir=data_dir)
+            assert "vocoder: iSTFT vocoder from" in capsys.readouterr().out
+        return
+    path = FOLDER / registry.notebook(step.target).filename
 
     # papermill raises PapermillExecutionError, naming the cell, on any cell error; a cell
     # still running after ten minutes (no smoke cell takes one) fails instead of stalling CI.

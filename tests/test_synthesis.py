@@ -19,6 +19,13 @@ TINY = dict(n_speakers=2, embed_dim=8, encoder_filters=8, encoder_units=4, voice
             reference_filters=8, reference_units=4, duration_filters=8, decoder_filters=8,
             decoder_units=4, postnet_filters=8, dropout=0.0)
 SPEAKERS = ["ann", "bob"]
+SENTENCES = ["Please call Stella and ask her to bring these things with her from the store.",
+             "Six spoons of fresh snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob.",
+             "We also need a small plastic snake and a big toy frog for the kids.",
+             "She can scoop these things into three red bags, and we will go meet her Wednesday at the train station.",
+             "When the sunlight strikes raindrops in the air, they act as a prism and form a rainbow.",
+             "The rainbow is a division of white light into many beautiful colors."]
+PARAGRAPH = " ".join(SENTENCES)  # longer than voicelab.text.MAX_TEXT_CHARS
 
 
 @pytest.fixture(scope="module", params=["speaker", "reference"])
@@ -47,11 +54,53 @@ class Exploding:
 
 
 @pytest.mark.parametrize("bad, match", [("", "empty"), ("   ", "empty"), ("!!! ...", "no word"),
-                                        ("Привет мир", "not Latin"), (42, "must be a str")])
+                                        ("Привет мир", "not Latin"), (42, "must be a str"),
+                                        (PARAGRAPH + " Привет мир.", "not Latin")])  # in any sentence
 def test_bad_text_raises_before_the_model(model, rng, bad, match):
     with pytest.raises(ParameterError, match=match):
         synthesis.synthesize(Exploding(model), bad, voice=voice_of(model, rng), config=AUDIO,
                              speakers=SPEAKERS, n_iter=2)
+
+
+@pytest.mark.parametrize("pause", [-0.1, float("nan"), 11, "0.3", True])
+def test_bad_pause_raises_before_the_model(model, rng, pause):
+    with pytest.raises(ParameterError, match=r"pause=.* must be a number of seconds in \[0, 10\]"):
+        synthesis.synthesize(Exploding(model), "Hi.", voice=voice_of(model, rng), config=AUDIO,
+                             speakers=SPEAKERS, pause=pause)
+
+
+def test_a_paragraph_is_its_sentences_spoken_alone_with_pauses_between(model, rng):
+    voice = voice_of(model, rng)
+    assert len(PARAGRAPH) > synthesis.text.MAX_TEXT_CHARS
+    y, mel, durations = synthesis.synthesize(model, PARAGRAPH, voice=voice, config=AUDIO, speakers=SPEAKERS,
+                                             n_iter=2, pause=0.25)
+    alone = [synthesis.synthesize(model, s, voice=voice, config=AUDIO, speakers=SPEAKERS, n_iter=2)
+             for s in SENTENCES]
+    silence = np.zeros(round(0.25 * AUDIO.sr / AUDIO.hop_length) * AUDIO.hop_length, np.float32)
+    np.testing.assert_allclose(y, np.concatenate([part for a in alone for part in (a[0], silence)][:-1]),
+                               atol=1e-5)
+    assert y.dtype == np.float32 and np.isfinite(y).all()
+    assert mel.shape == (len(y) // AUDIO.hop_length, AUDIO.n_mels) and np.isfinite(mel).all()
+    assert durations.sum() == len(mel) and len(durations) == sum(len(a[2]) for a in alone)
+
+
+def test_short_text_is_one_pass_and_long_text_one_vocoder_call_a_piece(model, rng):
+    calls = []
+
+    def vocoder(mel):
+        calls.append(len(mel))
+        return np.ones(len(mel) * AUDIO.hop_length, np.float32)
+
+    kwargs = dict(voice=voice_of(model, rng), config=AUDIO, speakers=SPEAKERS, vocoder=vocoder)
+    synthesis.synthesize(model, "Hello there. How are you?", **kwargs)
+    assert len(calls) == 1  # short text: as before, however many sentences
+    calls.clear()
+    y, mel, _ = synthesis.synthesize(model, PARAGRAPH, pause=0, **kwargs)
+    assert len(calls) == len(SENTENCES) and len(mel) == sum(calls) and (y == 1).all()
+    calls.clear()
+    clauses = "and one more thing, " * 40  # 800 characters and no full stop: cut at its commas
+    y, mel, durations = synthesis.synthesize(model, clauses, **kwargs)
+    assert len(calls) == 2 and len(y) == len(mel) * AUDIO.hop_length and durations.sum() == len(mel)
 
 
 def test_audio_is_finite_and_frames_times_hop_long(model, rng):
@@ -159,17 +208,17 @@ def test_load_tts_in_a_fresh_process_and_its_errors(model, tmp_path):
     import subprocess
     import sys
 
-    from voicelab.recipes.tts import load_tts
+    from voicelab.artifacts import MissingArtifact, load_tts
     from voicelab.train.run import _modules
 
-    folder = tmp_path / "models" / f"tts-smoke-{model.config.voice}"
-    with pytest.raises(ParameterError, match="no trained model in .*run notebooks/02"):
+    folder = tmp_path / "models" / f"tts-{model.config.voice}-smoke"
+    with pytest.raises(MissingArtifact, match="no TTS model .* run notebook 02 \\(make run ONLY=02 PROFILE=smoke\\)"):
         load_tts("smoke", model.config.voice, data_dir=tmp_path)
     folder.mkdir(parents=True)
     model.save(folder / "model.keras")
     (folder / "run.json").write_text(json.dumps({"config": {"speakers": SPEAKERS}, "modules": _modules(model)}))
     # a new interpreter, as notebook 03 or a script would load it: nothing imported beforehand
-    code = ("from voicelab.recipes.tts import load_tts; m, speakers, run = load_tts('smoke', %r, data_dir=r'%s'); "
+    code = ("from voicelab.artifacts import load_tts; m, speakers, run = load_tts('smoke', %r, data_dir=r'%s'); "
             "print(type(m).__name__, speakers, run.loaded)" % (model.config.voice, tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

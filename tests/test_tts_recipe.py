@@ -16,18 +16,24 @@ from voicelab.recipes import tts
 
 def test_profiles_variants_and_run_names():
     quick = tts.recipe("quick")
-    assert quick.variant == "seed" and quick.run_name("speaker") == "tts-quick-speaker"
-    both = dataclasses.replace(quick, emotions=True, variance=True)
-    assert both.variant == "emotions+variance"
-    assert both.run_name("aligner") == "aligner-quick-emotions-variance"
+    assert quick.variant("speaker") == "" and quick.run_name("speaker") == "tts-speaker-quick"
+    both = tts.recipe("quick", emotions=True, variance=True)
+    assert both.variant("speaker") == "emotions-variance"
+    assert both.run_name("aligner") == "aligner-quick-emotions"      # the variance adaptor makes no aligner
     config = both.tts_config("speaker", n_speakers=4, mel_mean=-5.0, mel_std=2.0, n_emotions=4)
     assert config.n_emotions == 4 and config.variance
     assert quick.tts_config("speaker", n_speakers=4, mel_mean=-5.0, mel_std=2.0, n_emotions=4).n_emotions == 1
     with pytest.raises(ParameterError, match="profile='slow'"):
         tts.recipe("slow")
+    with pytest.raises(ParameterError, match="TTSRecipe has no field 'tts_epoch'"):
+        tts.recipe("quick", tts_epoch=3)
     seeded = dataclasses.replace(both, seed=2)
-    assert seeded.run_name("aligner") == "aligner-quick-emotions-variance-seed2"
-    assert dataclasses.replace(quick, seed=2).run_name("reference") == "tts-quick-seed2-reference"
+    assert seeded.run_name("aligner") == "aligner-quick-emotions-seed2"
+    assert tts.recipe("quick", seed=2).run_name("reference") == "tts-reference-quick-seed2"
+    # what only scores a model never renames (or retrains) it
+    assert tts.recipe("quick", n_eval=30, gl_iters=8).run_name("speaker") == "tts-speaker-quick"
+    assert tts.recipe("quick", reference_epochs=3).run_name("speaker") == "tts-speaker-quick"
+    assert tts.recipe("quick", reference_epochs=3).run_name("reference") == "tts-reference-quick-e3"
 
 
 def test_another_seed_has_its_own_corpus_next_to_the_kits(smoke_corpus, data_dir):
@@ -102,15 +108,16 @@ def test_reference_and_emotion_models_start_from_the_speaker_model(smoke_corpus,
     assert reference.info["epochs"] == 2 and reference.info["steps"] == 2 * steps
     assert reference.info["config"]["warm_start"] is True
 
-    # the notebook's "RECIPE = dataclasses.replace(RECIPE, ...)": what makes the model warns, what scores it does not
+    # the notebook's "RECIPE = dataclasses.replace(RECIPE, ...)": what only scores the model loads it silently,
+    # what makes it is another model, in a run folder of its own
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tts.train_or_load_tts(dataclasses.replace(r, n_eval=3, gl_iters=4, reference_epochs=5), data, "speaker",
-                              durations=durations, models_dir=tmp_path)
-    with pytest.warns(UserWarning, match=r"recipe\.tts_epochs: 1 -> 3.*retrain=True"):
-        again = tts.train_or_load_tts(dataclasses.replace(r, tts_epochs=3), data, "speaker", durations=durations,
-                                      models_dir=tmp_path)
-    assert again.loaded and again.info["epochs"] == 1
+        same = tts.train_or_load_tts(dataclasses.replace(r, n_eval=3, gl_iters=4, reference_epochs=5), data,
+                                     "speaker", durations=durations, models_dir=tmp_path)
+    assert same.loaded and same.folder == speaker.folder
+    again = tts.train_or_load_tts(dataclasses.replace(r, tts_epochs=2), data, "speaker", durations=durations,
+                                  models_dir=tmp_path, verbose=0)
+    assert not again.loaded and again.info["epochs"] == 2 and again.folder.name == speaker.folder.name.replace("e1", "e2")
 
     emotional = r.emotion_variant()
     emotion_data = tts.prepare(emotional, data_dir=data_dir)

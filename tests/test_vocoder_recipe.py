@@ -16,7 +16,8 @@ from voicelab.evaluation.tables import format_table
 from voicelab.evaluation.vocoders import METRICS, evaluate_vocoders, evaluate_vocoders_on_audio, metric_table
 from voicelab.models.melgan import MelGAN
 from voicelab.recipes import vocoder as recipe_module
-from voicelab.recipes.vocoder import RegressionPlan, TrainingPlan, load_vocoder, recipe
+from voicelab.artifacts import load_vocoder
+from voicelab.recipes.vocoder import RegressionPlan, TrainingPlan, recipe
 from voicelab.vocoders import neural_vocoder
 
 
@@ -115,9 +116,10 @@ def test_melgan_trains_in_two_phases_saves_then_loads(smoke_corpus, tmp_path):
                                                                warmup_steps=2, steps_per_epoch=2))
     mel = np.full((8, r.model.audio.n_mels), -5.0, np.float32)
 
-    run = recipe_module.train_or_load(r, train, models_dir=tmp_path / "models", snapshot_mels=mel[None],
-                                      verbose=0)
-    folder = tmp_path / "models" / "melgan-smoke"
+    run = recipe_module.train_or_load_melgan(r, train, models_dir=tmp_path / "models", snapshot_mels=mel[None],
+                                             verbose=0)
+    folder = run.folder       # another plan than the profile's: a run folder of its own, never the kit's
+    assert folder.parent == tmp_path / "models" and folder.name.startswith("melgan-smoke-h")
     assert (folder / "model.keras").is_file() and (folder / "checkpoint" / "state.json").is_file()
     history = run.history
     assert all(np.isfinite(v) for _, v in history["steps"]["g_loss"]) and history["events"] == []
@@ -127,7 +129,7 @@ def test_melgan_trains_in_two_phases_saves_then_loads(smoke_corpus, tmp_path):
     assert run.info["steps"] == 4 and [p["name"] for p in run.info["phases"]] == ["warmup", "gan"]
     assert [s for s, _ in run.audio] == [2, 4] and run.audio[-1][1].shape == (1, 8 * 256)
 
-    again = recipe_module.train_or_load(r, train, models_dir=tmp_path / "models")
+    again = recipe_module.train_or_load_melgan(r, train, models_dir=tmp_path / "models")
     assert again.loaded and again.history == run.history and len(again.audio) == 2
     np.testing.assert_allclose(neural_vocoder(again.model)(mel), keras.ops.convert_to_numpy(run.model(mel[None]))[0, :, 0],
                                atol=1e-5)
@@ -153,9 +155,7 @@ def test_the_vocoder_adapts_to_a_tts_models_teacher_forced_mels(smoke_corpus, da
     with pytest.raises(ParameterError, match="split='test'"):
         tts.teacher_forced_mels(model, data, durations, split="test")
 
-    r = dataclasses.replace(recipe("smoke"), istft_plan=RegressionPlan(steps=2, batch_size=2, segment_frames=16),
-                            adapt_plan=RegressionPlan(steps=4, batch_size=2, segment_frames=16, steps_per_epoch=2,
-                                                      learning_rate=2e-4))
+    r = recipe("smoke")
     base = recipe_module.train_or_load_istft(r, data.train, models_dir=tmp_path / "models", verbose=0)
     mel = np.full((8, r.istft.audio.n_mels), -5.0, np.float32)
     before = keras.ops.convert_to_numpy(base.model(mel[None]))[0]
@@ -164,7 +164,7 @@ def test_the_vocoder_adapts_to_a_tts_models_teacher_forced_mels(smoke_corpus, da
     assert "no iSTFT vocoder adapted to notebook 02's mels in" in out and "vocoder: iSTFT vocoder from" in out
     adapted = recipe_module.train_or_load_istft(r, data.train, mels=mels, start_from=base.model,
                                                 models_dir=tmp_path / "models", verbose=0)
-    assert adapted.folder.name == "istft-smoke-tts" and adapted.info["steps"] == 4
+    assert adapted.folder.name == "istft-adapted-smoke" and adapted.info["steps"] == r.adapt_plan.steps
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(base.model(mel[None]))[0], before)   # base untouched
     y = load_vocoder("smoke", data_dir=tmp_path, adapted=True)(mel)
     assert "vocoder: iSTFT vocoder adapted to notebook 02's mels from" in capsys.readouterr().out
@@ -177,15 +177,23 @@ def test_the_vocoder_adapts_to_a_tts_models_teacher_forced_mels(smoke_corpus, da
 
 def test_the_istft_vocoder_trains_and_becomes_the_kits_vocoder(smoke_corpus, tmp_path, capsys):
     train = Manifest(list(smoke_corpus.filter(split="train", emotion="neutral"))[:4], smoke_corpus.root)
-    r = dataclasses.replace(recipe("smoke"), istft_plan=RegressionPlan(steps=4, batch_size=2, segment_frames=16,
-                                                                       steps_per_epoch=2))
-    mel = np.full((8, r.istft.audio.n_mels), -5.0, np.float32)
+    other = dataclasses.replace(recipe("smoke"), istft_plan=RegressionPlan(steps=4, batch_size=2, segment_frames=16,
+                                                                           steps_per_epoch=2))
+    mel = np.full((8, other.istft.audio.n_mels), -5.0, np.float32)
     gl = load_vocoder("smoke", data_dir=tmp_path)
-    assert "Griffin-Lim, 8 iterations. No trained neural vocoder" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "Griffin-Lim, 8 iterations. No trained neural vocoder" in said
+    assert "python -m voicelab train vocoder --profile smoke" in said
     assert gl(mel).shape == (8 * 256,)
+    # a recipe with another plan trains into a folder of its own: it is not the kit's vocoder
+    changed = recipe_module.train_or_load_istft(other, train, models_dir=tmp_path / "models", verbose=0)
+    assert changed.info["steps"] == 4 and changed.info["epochs"] == 2 and changed.folder.name != "istft-smoke"
+    load_vocoder("smoke", data_dir=tmp_path)
+    assert "Griffin-Lim" in capsys.readouterr().out
+    r = recipe("smoke")
     run = recipe_module.train_or_load_istft(r, train, models_dir=tmp_path / "models", snapshot_mels=mel[None],
                                             verbose=0)
-    assert run.info["steps"] == 4 and run.info["epochs"] == 2 and len(run.audio) == 2
+    assert run.info["steps"] == r.istft_plan.steps and len(run.audio) == run.info["epochs"]
     # the losses and the audio snapshots share one TensorBoard writer: one event file
     assert len(list((tmp_path / "models" / "istft-smoke" / "logs").glob("events.out.tfevents.*"))) == 1
     losses = [v for _, v in run.history["epochs"]["loss"]]

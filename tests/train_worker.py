@@ -43,7 +43,7 @@ def train(kind: str, data_dir: str, kill_at: int):
     if kind in ("melgan", "istft"):
         r = vocoder.recipe("smoke")
         corpus = build_corpus(os.path.join(data_dir, "corpus-smoke"), profile="smoke", progress=False)
-        train = vocoder.train_or_load if kind == "melgan" else vocoder.train_or_load_istft
+        train = vocoder.train_or_load_melgan if kind == "melgan" else vocoder.train_or_load_istft
         return train(r, corpus.filter(split="train"), models_dir=models, cache_dir=os.path.join(data_dir, "cache"),
                      verbose=0, callbacks=callbacks)
     if kind == "vqvae":

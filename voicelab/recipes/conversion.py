@@ -14,15 +14,16 @@ imports the same recipe.
   conversion grid of the test sentences, scored by :mod:`voicelab.evaluation.conversion`;
 - :func:`phoneme_frames`: each test frame's phoneme, from notebook 02's aligner.
 
-Run folders: ``DATA_DIR/models/vqvae-<profile>-<voice>[-<variant>]/``.
+The recipe follows the kit's contract (:mod:`voicelab.recipes.base`). Run folders:
+``DATA_DIR/models/vqvae-<voice>-<profile>[-<variant>]/``.
 
 Example
 -------
 >>> r = recipe("quick")
 >>> r.n_codes, r.downsample, r.input_scale, r.run_name("speaker")
-(256, 4, 'db', 'vqvae-quick-speaker')
->>> dataclasses.replace(r, n_codes=64, input_scale="magnitude").run_name("speaker")
-'vqvae-quick-speaker-k64-magnitude'
+(256, 4, 'db', 'vqvae-speaker-quick')
+>>> recipe("quick", n_codes=64, input_scale="magnitude").run_name("embedding")
+'vqvae-embedding-quick-k64-magnitude'
 """
 
 from __future__ import annotations
@@ -36,27 +37,21 @@ import numpy as np
 
 from voicelab.data import build_corpus, corpus_folder
 from voicelab.data.manifest import Manifest
-from voicelab.data.pipeline import ExtendedBatches, SpeechBatches
-from voicelab.data.speakers import Speaker, synthesize
-from voicelab.dsp.features import AudioConfig
+from voicelab.data.batches import EmbeddingBatches
+from voicelab.data.pipeline import SpeechBatches
+from voicelab.data.speakers import UNSEEN_VOICES, speak
 from voicelab.errors import ParameterError
-from voicelab.evaluation import metrics
 from voicelab.evaluation.conversion import Source, evaluate_conversions
 from voicelab.models.align import durations_by_id
 from voicelab.models.vqvae import VOICES, VQVAEConfig, build_vqvae, convert
-from voicelab.profiles import check_profile, pick
-from voicelab.train import Run, load_run, recipe_fields
+from voicelab.artifacts import embed_clips, mean_embedding
+from voicelab.profiles import pick
+from voicelab.recipes.base import Recipe, RecipeData, split_and_batch
+from voicelab.train import Run
 from voicelab.train import train_or_load as train_run
 
-UNSEEN_VOICES = (
-    Speaker("espeak_m7", "espeak", "en-us+m7", "male", "eSpeak NG formant voice, American English, variant m7"),
-    Speaker("espeak_f2", "espeak", "en-us+f2", "female", "eSpeak NG formant voice, American English, variant f2"),
-)
-"""Voices of no corpus profile (eSpeak NG variants the corpus never uses): sources, or a target, never trained on."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ConversionRecipe:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversionRecipe(Recipe):
     """Everything notebook 04 trains and measures in one profile.
 
     Attributes
@@ -77,11 +72,17 @@ class ConversionRecipe:
         Source speakers of the evaluation, the corpus's first ones (``None``: all; each is
         still converted into every voice). ``smoke`` uses 2, to keep CI short.
     seed : int
-        The quantiser's restarts and the batch order.
+        The corpus, the quantiser's restarts and the batch order.
     audio : AudioConfig
     """
 
-    profile: str
+    NOTEBOOK = "04"
+    MODELS = {"speaker": "vqvae-speaker", "embedding": "vqvae-embedding"}
+    NOT_DEFINING = ("n_eval", "eval_sources")
+    SHORT = {"n_codes": "k", "downsample": "x", "code_dim": "w", "input_scale": "", "instance_norm": "in",
+             "learning_rate": "lr", "epochs": "e", "batch_size": "b", "encoder_channels": "enc",
+             "decoder_channels": "dec", "voice_dim": "v"}
+
     epochs: int
     batch_size: int
     learning_rate: float
@@ -95,28 +96,10 @@ class ConversionRecipe:
     n_eval: int
     eval_sources: int | None = None
     instance_norm: bool = False
-    seed: int = 0
-    audio: AudioConfig = AudioConfig()
 
-    @property
-    def variant(self) -> str:
-        """What differs from the profile's default training: ``""`` or e.g. ``"k64-x8-magnitude-e13"``."""
-        base = recipe(self.profile)
-        parts = [f"k{self.n_codes}" if self.n_codes != base.n_codes else "",
-                 f"x{self.downsample}" if self.downsample != base.downsample else "",
-                 f"w{self.code_dim}" if self.code_dim != base.code_dim else "",
-                 self.input_scale if self.input_scale != base.input_scale else "",
-                 "in" if self.instance_norm != base.instance_norm else "",
-                 f"lr{self.learning_rate:g}" if self.learning_rate != base.learning_rate else "",
-                 f"e{self.epochs}" if self.epochs != base.epochs else "",
-                 f"seed{self.seed}" if self.seed != base.seed else ""]
-        return "-".join(p for p in parts if p)
-
-    def run_name(self, voice: str) -> str:
-        """``vqvae-<profile>-<voice>``, plus :attr:`variant` when it is not the default."""
-        if voice not in VOICES:
-            raise ParameterError(f"voice={voice!r} is not one of {VOICES}")
-        return f"vqvae-{self.profile}-{voice}" + (f"-{self.variant}" if self.variant else "")
+    @classmethod
+    def for_profile(cls, profile: str) -> ConversionRecipe:
+        return recipe(profile)
 
     def model_config(self, voice: str, data: ConversionData) -> VQVAEConfig:
         return VQVAEConfig(n_speakers=len(data.speakers), voice=voice, input_scale=self.input_scale,
@@ -139,7 +122,6 @@ def recipe(profile: str, **changes) -> ConversionRecipe:
     steps, plus at most 3.9 of validation and checkpoints. The former 60 epochs of 32
     would have taken 50 minutes. Not yet trained to the end, so its quality is not measured.
     """
-    check_profile(profile)
     r = ConversionRecipe(
         profile=profile,
         epochs=pick(profile, smoke=2, quick=40, full=20),
@@ -155,35 +137,19 @@ def recipe(profile: str, **changes) -> ConversionRecipe:
         n_eval=pick(profile, smoke=1, quick=4, full=3),
         eval_sources=pick(profile, smoke=2, quick=None, full=None),
     )
-    unknown = set(changes) - {f.name for f in dataclasses.fields(ConversionRecipe)}
-    if unknown:
-        raise ParameterError(f"recipe has no fields {sorted(unknown)}")
-    return dataclasses.replace(r, **changes)
+    return r.with_changes(**changes)
 
 
-@dataclasses.dataclass
-class ConversionData:
+@dataclasses.dataclass(kw_only=True)
+class ConversionData(RecipeData):
     """The neutral clips notebook 04 trains on, split by sentence, batched; statistics; embeddings."""
 
-    corpus: Manifest
-    train: Manifest
-    valid: Manifest
-    test: Manifest
-    speakers: list[str]
-    batches: dict[str, SpeechBatches]
-    mel_mean: float
-    mel_std: float
     magnitude_std: float
-    cache_dir: Path
     embeddings: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def voice_embedding(self, speaker: str) -> np.ndarray:
         """A training speaker's voice: the unit mean of its training clips' embeddings."""
-        vectors = [self.embeddings[u.id] for u in self.train.filter(speaker=speaker) if u.id in self.embeddings]
-        if not vectors:
-            raise ParameterError(f"no embeddings of {speaker!r}: call add_embeddings(data) first")
-        mean = np.mean(vectors, axis=0)
-        return (mean / np.linalg.norm(mean)).astype("float32")
+        return mean_embedding(self.embeddings, [u.id for u in self.train.filter(speaker=speaker)], who=speaker)
 
 
 def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | None = None,
@@ -191,72 +157,29 @@ def prepare(r: ConversionRecipe, *, data_dir: str | os.PathLike, corpus: Manifes
     """Build (or open) the corpus of ``r.profile`` and ``r.seed`` (``voicelab.data.corpus_folder``);
     batch its neutral splits; measure the mels (those not yet in ``data_dir/cache`` in a process
     per core; ``progress``: with a progress bar)."""
-    data_dir = Path(data_dir)
     if corpus is None:
         corpus = build_corpus(corpus_folder(data_dir, r.profile, seed=r.seed), profile=r.profile, seed=r.seed)
     neutral = corpus.filter(emotion="neutral")
     if not len(neutral):
         raise ParameterError(f"{corpus.root}: no neutral utterances to train on")
-    splits = {name: neutral.filter(split=name) for name in ("train", "valid", "test")}
-    speakers = list(corpus.speakers)
-    cache_dir = data_dir / "cache"
-    batches = {name: SpeechBatches(splits[name], config=r.audio, batch_size=r.batch_size, speakers=speakers,
-                                   seed=r.seed, cache_dir=cache_dir, with_audio=False, shuffle=(name == "train"))
-               for name in ("train", "valid")}
-    batches["train"].features.fill([*splits["train"], *splits["valid"]], progress=progress)
-    mels = np.concatenate([batches["train"].features.mel(u) for u in splits["train"]])
-    return ConversionData(corpus, splits["train"], splits["valid"], splits["test"], speakers, batches,
-                          float(mels.mean()), float(mels.std()), float(np.exp(mels).std()), cache_dir)
-
-
-def embed_clips(utterances, features, *, cache_dir: str | os.PathLike, corpus_root: str | os.PathLike,
-                progress: bool = False) -> dict[str, np.ndarray]:
-    """Resemblyzer embeddings of ``utterances``, by id; every embedding stored for the corpus is returned.
-
-    Kept in ``cache_dir/speaker-embeddings/<corpus folder>.npz``; only missing clips are
-    embedded (notebooks 04 and 05 share the file of a corpus).
-    """
-    path = Path(cache_dir) / "speaker-embeddings" / f"{Path(corpus_root).name}.npz"
-    stored = dict(np.load(path)) if path.is_file() else {}
-    todo = [u for u in utterances if u.id not in stored]
-    if progress and todo:
-        from tqdm.auto import tqdm
-
-        todo = tqdm(todo, desc="speaker embeddings")
-    for u in todo:
-        stored[u.id] = metrics.speaker_embedding(features.audio(u), sr=features.config.sr)
-    if todo:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez(tmp, **stored)
-        os.replace(tmp, path)
-    return stored
+    shared = split_and_batch(r, corpus, trained_on=neutral, data_dir=data_dir, batch_size=r.batch_size,
+                             progress=progress)
+    mels = np.concatenate([shared["batches"]["train"].features.mel(u) for u in shared["train"]])
+    return ConversionData(**shared, magnitude_std=float(np.exp(mels).std()))
 
 
 def add_embeddings(data: ConversionData, *, progress: bool = False) -> dict[str, np.ndarray]:
-    """Resemblyzer embeddings of every neutral clip (train, valid, test) into ``data.embeddings`` (:func:`embed_clips`)."""
+    """Resemblyzer embeddings of every neutral clip (train, valid, test) into ``data.embeddings``
+    (:func:`voicelab.artifacts.embed_clips`, cached)."""
     clips = [u for m in (data.train, data.valid, data.test) for u in m]
-    data.embeddings.update(embed_clips(clips, data.batches["train"].features, cache_dir=data.cache_dir,
+    data.embeddings.update(embed_clips(clips, data.features, cache_dir=data.cache_dir,
                                        corpus_root=data.corpus.root, progress=progress))
     return data.embeddings
 
 
-class EmbeddingBatches(ExtendedBatches):
-    """:class:`SpeechBatches` whose batches also carry ``embedding [B, D]``, each clip's own."""
-
-    def __init__(self, batches: SpeechBatches, embeddings: dict[str, np.ndarray]):
-        super().__init__(batches)
-        self.embeddings = embeddings
-
-    def extend(self, batch: dict, utts: list) -> dict:
-        missing = [u.id for u in utts if u.id not in self.embeddings]
-        if missing:
-            raise ParameterError(f"no speaker embeddings for {missing[:3]}: call add_embeddings(data) first")
-        batch["embedding"] = np.stack([self.embeddings[u.id] for u in utts]).astype("float32")
-        return batch
-
-
 def _batches(data: ConversionData, voice: str, name: str):
+    if voice not in VOICES:
+        raise ParameterError(f"voice={voice!r} is not one of {VOICES}")
     return data.batches[name] if voice == "speaker" else EmbeddingBatches(data.batches[name], data.embeddings)
 
 
@@ -281,15 +204,8 @@ def train_or_load_vqvae(r: ConversionRecipe, data: ConversionData, voice: str = 
 
     return train_run(Path(models_dir) / r.run_name(voice), build=build, train=train,
                      valid=_batches(data, voice, "valid"), epochs=r.epochs, retrain=retrain,
-                     config={"recipe": recipe_fields(r, leave_out=("n_eval", "eval_sources")), "speakers": data.speakers,
-                             "voice": voice},
+                     config={"recipe": r.defining_fields(voice), "speakers": data.speakers, "voice": voice},
                      callbacks=callbacks, verbose=verbose)
-
-
-def load_vqvae(r: ConversionRecipe, voice: str = "speaker", *, data_dir: str | os.PathLike) -> Run:
-    """A VQ-VAE trained by notebook 04 with this recipe."""
-    return load_run(Path(data_dir) / "models" / r.run_name(voice),
-                    hint=f"run notebooks/04_vqvae_voice_conversion.ipynb with PROFILE={r.profile!r} first")
 
 
 def converter(model, data: ConversionData, *, voices: dict[str, np.ndarray] | None = None):
@@ -322,7 +238,7 @@ def sources_and_targets(r: ConversionRecipe, data: ConversionData) -> tuple[list
 
     The targets are every speaker; the sources the first ``r.eval_sources`` speakers (all by default).
     """
-    features = data.batches["train"].features
+    features = data.features
     sentences = evaluation_sentences(r, data)
     source_speakers = data.speakers[: r.eval_sources]
     sources, targets = [], {s: {} for s in data.speakers}
@@ -345,7 +261,7 @@ def unseen_sources(r: ConversionRecipe, data: ConversionData, *, voices=UNSEEN_V
         if name in data.speakers:
             raise ParameterError(f"{name!r} is a training speaker of this corpus, not an unseen voice")
         for sentence in evaluation_sentences(r, data):
-            audio = synthesize(voice, texts[sentence], sr=r.audio.sr)
+            audio = speak(voice, texts[sentence], sr=r.audio.sr)
             out.append(Source(f"{name}_{sentence}", name, sentence, texts[sentence], audio,
                               log_melspectrogram(audio, config=r.audio)))
     return out

@@ -8,18 +8,21 @@ imports the same recipe, so it rebuilds and scores exactly what the notebook tra
 - :func:`prepare`: the corpus, its neutral splits, the batches and the mel statistics.
 - :func:`train_or_load_aligner`, :func:`durations`, :func:`train_or_load_tts`: the
   three trainings, each through :func:`voicelab.train.train_or_load`.
-- :func:`load_tts`: a trained TTS model and its speakers (notebook 03, benchmarks).
 - :func:`teacher_forced_mels`: a model's mels on the recordings' frames, for adapting a vocoder (notebook 03).
 - :func:`evaluate`: per-speaker MCD, WER ratio and similarity on the test sentences.
 
-Run folders: ``DATA_DIR/models/aligner-<profile>/`` and ``DATA_DIR/models/tts-<profile>-<voice>/``
-(with the variant and a seed other than 0 in the name: :meth:`TTSRecipe.run_name`).
+Other notebooks load the trained models through :mod:`voicelab.artifacts`
+(``load_tts``, ``load_aligner``). The recipe follows the kit's contract
+(:mod:`voicelab.recipes.base`). Run folders: ``DATA_DIR/models/aligner-<profile>/`` and
+``DATA_DIR/models/tts-<voice>-<profile>[-<variant>][-seed<seed>]/``.
 
 Example
 -------
 >>> r = recipe("quick")
 >>> r.tts_epochs, r.width, r.units, r.learning_rate
 (42, 96, 64, 0.002)
+>>> r.run_name("speaker"), r.emotion_variant().run_name("speaker"), recipe("quick", seed=3).run_name("aligner")
+('tts-speaker-quick', 'tts-speaker-quick-emotions-variance-e4', 'aligner-quick-seed3')
 """
 
 from __future__ import annotations
@@ -35,21 +38,20 @@ import numpy as np
 from voicelab.data import build_corpus, corpus_folder
 from voicelab.data.durations import DurationBatches
 from voicelab.data.manifest import Manifest
-from voicelab.data.pipeline import SpeechBatches
-from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
 from voicelab.evaluation import metrics
 from voicelab.evaluation.tts import evaluate_voices
 from voicelab.models.align import AlignerConfig, build_aligner, durations_by_id
 from voicelab.models.tts import VOICES, TTSConfig, TTSModel, build_tts, warm_start
-from voicelab.profiles import check_profile, pick
-from voicelab.train import Run, ScaledSchedule, load_run, recipe_fields
+from voicelab.profiles import pick
+from voicelab.recipes.base import Recipe, RecipeData, split_and_batch
+from voicelab.train import Run, ScaledSchedule
 from voicelab.train import train_or_load as train_run
 from voicelab.vocoders import Vocoder
 
 
-@dataclasses.dataclass(frozen=True)
-class TTSRecipe:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TTSRecipe(Recipe):
     """Everything notebook 02 trains and measures in one profile.
 
     Attributes
@@ -94,11 +96,22 @@ class TTSRecipe:
         the batches' order. A seed other than 0 has its own corpus and run folders.
     emotion_epochs : int
         Epochs of the emotion model (:meth:`emotion_variant`), which sees every clip of
-        the corpus (four times the neutral ones) in an epoch.
+        the corpus (four times the neutral ones) in an epoch. It makes no model of this
+        recipe itself: :meth:`emotion_variant` copies it into ``tts_epochs``.
     audio : AudioConfig
     """
 
-    profile: str
+    NOTEBOOK = "02"
+    MODELS = {"aligner": "aligner", "speaker": "tts-speaker", "reference": "tts-reference"}
+    NOT_DEFINING = ("n_eval", "n_held_out", "gl_iters", "emotion_epochs")
+    OWN = {"aligner": ("align_epochs", "align_learning_rate"), "reference": ("reference_epochs",)}
+    ONLY = {"aligner": ("align_epochs", "align_learning_rate", "batch_size", "emotions")}
+    SHORT = {"emotions": "emotions", "variance": "variance", "tts_epochs": "e", "align_epochs": "e",
+             "reference_epochs": "e", "batch_size": "b", "width": "w", "units": "u", "voice_dim": "v",
+             "dropout": "drop", "learning_rate": "lr", "align_learning_rate": "lr", "decoder_blocks": "blocks",
+             "decoder_lstm": "lstm", "decoder_reduction": "r", "symbol_position": "pos", "mel_loss": "",
+             "cosine_decay": "cos"}
+
     align_epochs: int
     tts_epochs: int
     batch_size: int
@@ -121,38 +134,10 @@ class TTSRecipe:
     cosine_decay: bool = False
     reference_epochs: int | None = None
     emotion_epochs: int = 1
-    seed: int = 0
-    audio: AudioConfig = AudioConfig()
 
-    def run_name(self, model: str) -> str:
-        """Run folder name: ``aligner-<profile>`` or ``tts-<profile>-<voice>`` (plus the variant and a seed other than 0).
-
-        Example
-        -------
-        >>> dataclasses.replace(recipe("quick"), seed=3).run_name("speaker")
-        'tts-quick-seed3-speaker'
-        """
-        suffix = "" if self.variant == "seed" else f"-{self.variant.replace('+', '-')}"
-        suffix += f"-seed{self.seed}" if self.seed else ""
-        if model == "aligner":
-            return f"aligner-{self.profile}{suffix}"
-        return f"tts-{self.profile}{suffix}-{model}"
-
-    def trained_fields(self, model: str) -> dict:
-        """The fields that make ``model`` (``"aligner"`` or a voice): what its run records and is checked against.
-
-        Example
-        -------
-        >>> sorted(recipe("quick").trained_fields("aligner"))
-        ['align_epochs', 'align_learning_rate', 'audio', 'batch_size', 'emotions', 'profile', 'seed']
-        """
-        if model == "aligner":
-            return recipe_fields(self, only=("profile", "align_epochs", "align_learning_rate", "batch_size",
-                                             "emotions", "seed", "audio"))
-        scoring = ("n_eval", "n_held_out", "gl_iters")
-        other_models = ("align_epochs", "align_learning_rate", "emotion_epochs") + (
-            ("reference_epochs",) if model != "reference" else ())
-        return recipe_fields(self, leave_out=scoring + other_models)
+    @classmethod
+    def for_profile(cls, profile: str) -> TTSRecipe:
+        return recipe(profile)
 
     def emotion_variant(self) -> TTSRecipe:
         """Notebook 02's emotion model: every emotion, an emotion input and the variance adaptor.
@@ -160,16 +145,10 @@ class TTSRecipe:
         Example
         -------
         >>> r = recipe("quick").emotion_variant()
-        >>> r.variant, r.tts_epochs, r.run_name("speaker")
-        ('emotions+variance', 4, 'tts-quick-emotions-variance-speaker')
+        >>> r.variant("speaker"), r.tts_epochs
+        ('emotions-variance-e4', 4)
         """
         return dataclasses.replace(self, emotions=True, variance=True, tts_epochs=self.emotion_epochs)
-
-    @property
-    def variant(self) -> str:
-        """``"seed"`` (the kit's first model) or what this recipe adds to it."""
-        added = [name for name, on in (("emotions", self.emotions), ("variance", self.variance)) if on]
-        return "+".join(added) or "seed"
 
     def epochs_of(self, voice: str) -> int:
         """Epochs of the TTS model with ``voice``: ``reference_epochs`` (where set) or ``tts_epochs``.
@@ -214,8 +193,8 @@ class TTSRecipe:
                          variance_filters=w, pitch_mean=pitch_mean, pitch_std=pitch_std)
 
 
-def recipe(profile: str) -> TTSRecipe:
-    """Notebook 02's recipe for ``profile``.
+def recipe(profile: str, **changes) -> TTSRecipe:
+    """Notebook 02's recipe for ``profile``; ``changes`` replace fields (``recipe("quick", tts_epochs=70)``).
 
     ``quick`` (measured on 2 cores, 15 test sentences per speaker,
     ``benchmarks/tts_learning_curve.py``): the speaker-id model underfits (its training
@@ -260,7 +239,6 @@ def recipe(profile: str) -> TTSRecipe:
     >>> recipe("smoke").tts_epochs
     2
     """
-    check_profile(profile)
     return TTSRecipe(
         profile=profile,
         align_epochs=pick(profile, smoke=2, quick=6, full=20),
@@ -277,22 +255,13 @@ def recipe(profile: str) -> TTSRecipe:
         n_held_out=pick(profile, smoke=1, quick=10, full=30),
         gl_iters=pick(profile, smoke=8, quick=48, full=100),
         emotion_epochs=pick(profile, smoke=1, quick=4, full=4),
-    )
+    ).with_changes(**changes)
 
 
-@dataclasses.dataclass
-class TTSData:
-    """The data notebook 02 trains on: neutral clips, split by sentence, batched."""
+@dataclasses.dataclass(kw_only=True)
+class TTSData(RecipeData):
+    """The data notebook 02 trains on: neutral clips (or every emotion), split by sentence, batched."""
 
-    corpus: Manifest
-    train: Manifest
-    valid: Manifest
-    test: Manifest
-    speakers: list[str]
-    batches: dict[str, SpeechBatches]
-    mel_mean: float
-    mel_std: float
-    emotions: list[str] = dataclasses.field(default_factory=lambda: ["neutral"])
     pitch_mean: float = 5.0
     pitch_std: float = 0.3
 
@@ -306,30 +275,21 @@ def prepare(r: TTSRecipe, *, data_dir: str | os.PathLike, corpus: Manifest | Non
     (e.g. ``read_ljspeech``'s). The features not yet in ``data_dir/cache`` are computed
     in a process per core (``progress``: with a progress bar).
     """
-    data_dir = Path(data_dir)
     if corpus is None:
         corpus = build_corpus(corpus_folder(data_dir, r.profile, seed=r.seed), profile=r.profile, seed=r.seed)
     neutral = corpus.filter(emotion="neutral")
     if not len(neutral):
         raise ParameterError(f"{corpus.root}: no neutral utterances to train on")
-    trained_on = corpus if r.emotions else neutral
-    splits = {"train": trained_on.filter(split="train"), "valid": trained_on.filter(split="valid"),
-              "test": neutral.filter(split="test")}
-    speakers, emotions = list(corpus.speakers), list(corpus.emotions if r.emotions else ["neutral"])
-    batches = {name: SpeechBatches(splits[name], config=r.audio, batch_size=r.batch_size, speakers=speakers,
-                                   emotions=emotions, seed=r.seed, cache_dir=data_dir / "cache", with_audio=False,
-                                   shuffle=(name == "train"))
-               for name in ("train", "valid")}
-    cache = batches["train"].features
-    cache.fill([*splits["train"], *splits["valid"]], kinds=("mel", "f0") if r.variance else ("mel",),
-               progress=progress)
-    mels = np.concatenate([cache.mel(u) for u in splits["train"]])
-    pitch_mean, pitch_std = 5.0, 0.3
+    shared = split_and_batch(r, corpus, trained_on=corpus if r.emotions else neutral,
+                             test=neutral.filter(split="test"), data_dir=data_dir, batch_size=r.batch_size,
+                             emotions=corpus.emotions if r.emotions else ["neutral"],
+                             kinds=("mel", "f0") if r.variance else ("mel",), progress=progress)
+    data = TTSData(**shared)
     if r.variance:
-        log_f0 = np.log(np.concatenate([f[f > 0] for f in (cache.f0(u) for u in splits["train"])]))
-        pitch_mean, pitch_std = float(np.mean(log_f0)), float(np.std(log_f0))
-    return TTSData(corpus, splits["train"], splits["valid"], splits["test"], speakers, batches,
-                   float(np.mean(mels)), float(np.std(mels)), emotions, pitch_mean, pitch_std)
+        f0s = (data.features.f0(u) for u in data.train)
+        log_f0 = np.log(np.concatenate([f[f > 0] for f in f0s]))
+        data.pitch_mean, data.pitch_std = float(np.mean(log_f0)), float(np.std(log_f0))
+    return data
 
 
 def train_or_load_aligner(r: TTSRecipe, data: TTSData, *, models_dir: str | os.PathLike,
@@ -340,7 +300,7 @@ def train_or_load_aligner(r: TTSRecipe, data: TTSData, *, models_dir: str | os.P
         build=lambda: build_aligner(r.aligner_config(data.mel_mean, data.mel_std), r.audio.n_mels,
                                     learning_rate=r.align_learning_rate),
         train=data.batches["train"], valid=data.batches["valid"], epochs=r.align_epochs,
-        retrain=retrain, config={"recipe": r.trained_fields("aligner"), "speakers": data.speakers}, callbacks=callbacks,
+        retrain=retrain, config={"recipe": r.defining_fields("aligner"), "speakers": data.speakers}, callbacks=callbacks,
         verbose=verbose)
 
 
@@ -407,18 +367,9 @@ def train_or_load_tts(r: TTSRecipe, data: TTSData, voice: str, *, durations: dic
         train=DurationBatches(data.batches["train"], durations, f0=r.variance),
         valid=DurationBatches(data.batches["valid"], durations, f0=r.variance),
         epochs=epochs, retrain=retrain,
-        config={"recipe": r.trained_fields(voice), "speakers": data.speakers, "emotions": data.emotions,
+        config={"recipe": r.defining_fields(voice), "speakers": data.speakers, "emotions": data.emotions,
                 "warm_start": start_from is not None},
         callbacks=callbacks, verbose=verbose)
-
-
-def load_tts(profile: str, voice: str = "speaker", *, data_dir: str | os.PathLike,
-             seed: int = 0) -> tuple[object, list[str], Run]:
-    """``(model, speakers, run)`` of a TTS model trained by notebook 02 in ``profile`` (with ``SEED = seed``)."""
-    r = dataclasses.replace(recipe(profile), seed=seed)
-    run = load_run(Path(data_dir) / "models" / r.run_name(voice),
-                   hint=f"run notebooks/02_tts_cnn_bilstm.ipynb with PROFILE={profile!r} and SEED={seed} first")
-    return run.model, list(run.info["config"]["speakers"]), run
 
 
 def references(data: TTSData) -> dict[str, str]:

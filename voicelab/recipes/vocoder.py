@@ -6,8 +6,8 @@ notebook trained.
 
 - :class:`VocoderRecipe` / :func:`recipe`: everything a profile fixes (network sizes,
   steps, batch, window, the Griffin-Lim baseline, how many test sentences are scored),
-  a frozen dataclass; change a field with ``dataclasses.replace`` in plain sight.
-- :func:`train_or_load`: MelGAN's generator, through the kit's one training stack
+  a frozen dataclass following the kit's contract (:mod:`voicelab.recipes.base`).
+- :func:`train_or_load_melgan`: MelGAN's generator, through the kit's one training stack
   (:func:`voicelab.train.train_or_load`): warm-up then GAN phases, resume, blow-up
   guard, history, audio snapshots.
 - :func:`train_or_load_istft`: the iSTFT vocoder (``voicelab.models.istft_vocoder``)
@@ -16,11 +16,12 @@ notebook trained.
   **default vocoder**, chosen by measurement (notebook 03, README).
   ``start_from=`` and ``mels=`` adapt a trained one to notebook 02's (teacher-forced)
   mels, so that it renders the acoustic model's smoother mels.
-- :func:`load_vocoder`: the kit's default vocoder for a profile (``adapted=True``: the
-  one adapted to notebook 02's mels), or Griffin-Lim with a visible message when none is
-  trained yet. Notebook 02 and the later notebooks use it.
 
-Run folders: ``DATA_DIR/models/istft-<profile>/``, ``.../istft-<profile>-tts/``,
+The other notebooks load the kit's vocoder with :func:`voicelab.artifacts.load_vocoder`
+(Griffin-Lim, with a message, until it is trained); ``python -m voicelab train vocoder``
+trains it without this notebook.
+
+Run folders: ``DATA_DIR/models/istft-<profile>/``, ``.../istft-adapted-<profile>/``,
 ``DATA_DIR/models/melgan-<profile>/`` (and ``...-ablation-<variant>/``).
 
 Example
@@ -28,6 +29,8 @@ Example
 >>> r = recipe("quick")
 >>> r.model.generator_channels, r.plan.steps, r.plan.warmup_steps, r.istft_plan.steps, r.adapt_plan.steps
 (256, 600, 500, 3000, 300)
+>>> r.run_name("istft"), r.run_name("adapted"), recipe("quick", seed=1).run_name("melgan")
+('istft-quick', 'istft-adapted-quick', 'melgan-quick-seed1')
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import numpy as np
 
 from voicelab.data.manifest import Manifest
 from voicelab.data.pipeline import AudioSegments
-from voicelab.data.speakers import synthesize
+from voicelab.data.speakers import speak
 from voicelab.dsp.features import AudioConfig
 from voicelab.errors import ParameterError
 from voicelab.models.istft_vocoder import (
@@ -51,10 +54,10 @@ from voicelab.models.istft_vocoder import (
 )
 from voicelab.models.melgan import MelGAN, MelGANConfig
 from voicelab.models.weight_norm import remove_weight_norm
-from voicelab.profiles import check_profile, pick
-from voicelab.train import BlowUpGuard, Phase, Run, ScaledSchedule, is_trained, load_run, recipe_fields
+from voicelab.profiles import pick
+from voicelab.recipes.base import Recipe
+from voicelab.train import BlowUpGuard, Phase, Run, ScaledSchedule, is_trained, load_run
 from voicelab.train import train_or_load as train_run
-from voicelab.vocoders import Vocoder, griffin_lim_vocoder, neural_vocoder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,8 +141,8 @@ class RegressionPlan:
                                       weight_decay=self.weight_decay, global_clipnorm=self.clipnorm)
 
 
-@dataclasses.dataclass(frozen=True)
-class VocoderRecipe:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VocoderRecipe(Recipe):
     """Everything notebook 03 trains and measures in one profile.
 
     Attributes
@@ -167,11 +170,17 @@ class VocoderRecipe:
     run_eagerly : bool
         No graph at all: a smoke run of 2 steps traces more than it runs.
     steps_fraction : float
-        The share of the profile's steps this recipe trains (:meth:`with_steps`); 1 for
-        the kit's vocoders.
+        The share of the profile's steps this recipe trains (:meth:`with_steps`,
+        :meth:`budget`); 1 for the kit's vocoders.
     """
 
-    profile: str
+    NOTEBOOK = "03"
+    MODELS = {"melgan": "melgan", "istft": "istft", "adapted": "istft-adapted"}
+    NOT_DEFINING = ("ablation_steps", "gl_iters", "n_eval", "jit_compile", "run_eagerly")
+    ONLY = {"melgan": ("model", "plan", "steps_fraction"), "istft": ("istft", "istft_plan", "steps_fraction"),
+            "adapted": ("istft", "istft_plan", "adapt_plan", "steps_fraction")}
+    SHORT = {"steps_fraction": "x"}
+
     model: MelGANConfig
     plan: TrainingPlan
     ablation_steps: int
@@ -184,53 +193,45 @@ class VocoderRecipe:
     run_eagerly: bool = False
     steps_fraction: float = 1.0
 
-    @property
-    def _part(self) -> str:
-        return "" if self.steps_fraction == 1 else f"-x{self.steps_fraction:g}"
-
-    @property
-    def name(self) -> str:
-        """MelGAN's run folder name, ``melgan-<profile>``."""
-        return f"melgan-{self.profile}{self._part}"
-
-    @property
-    def istft_name(self) -> str:
-        """The default vocoder's run folder name, ``istft-<profile>``."""
-        return f"istft-{self.profile}{self._part}"
-
-    @property
-    def adapted_name(self) -> str:
-        """The run folder of the iSTFT vocoder adapted to notebook 02's mels, ``istft-<profile>-tts``."""
-        return f"istft-{self.profile}{self._part}-tts"
+    @classmethod
+    def for_profile(cls, profile: str) -> VocoderRecipe:
+        return recipe(profile)
 
     def with_steps(self, fraction: float) -> VocoderRecipe:
-        """The recipe with every training's steps (and epochs) times ``fraction``, at least one each.
+        """The recipe with every training's steps (and epochs) times ``fraction`` (:meth:`budget`).
 
         A small fraction checks that a profile runs end to end on a machine too slow to
         train it, e.g. ``full`` on a CPU. Its run folders are named apart (``-x<fraction>``),
-        so :func:`load_vocoder` never serves such a check as the kit's vocoder.
+        so :func:`voicelab.artifacts.load_vocoder` never serves such a check as the kit's vocoder.
 
         Example
         -------
         >>> r = recipe("full").with_steps(0.05)
-        >>> r.istft_plan.steps, r.istft_plan.steps_per_epoch, r.plan.warmup_steps, r.plan.steps, r.istft_name
-        (50, 5, 8, 15, 'istft-full-x0.05')
+        >>> plan = r.budget("istft")
+        >>> plan.steps, plan.steps_per_epoch, r.budget("melgan").warmup_steps, r.budget("melgan").steps
+        (50, 5, 8, 15)
+        >>> r.run_name("istft")
+        'istft-full-x0.05'
         """
         if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
             raise ParameterError(f"fraction={fraction!r} must be in (0, 1]")
+        return dataclasses.replace(self, steps_fraction=self.steps_fraction * fraction)
+
+    def budget(self, model: str):
+        """The training plan of ``model`` (``"melgan"``, ``"istft"``, ``"adapted"``), its steps (and epochs)
+        times ``steps_fraction``, at least one each."""
+        self._check_model(model)
+        plan = {"melgan": self.plan, "istft": self.istft_plan, "adapted": self.adapt_plan}[model]
+        if self.steps_fraction == 1:
+            return plan
 
         def scale(steps: int) -> int:
-            return max(1, round(steps * fraction))
+            return max(1, round(steps * self.steps_fraction))
 
-        def shorter(plan):
-            changes = {"steps": scale(plan.steps), "steps_per_epoch": scale(plan.steps_per_epoch)}
-            if isinstance(plan, TrainingPlan) and plan.warmup_steps:   # the warm-up stays shorter than the whole
-                changes["warmup_steps"] = min(scale(plan.warmup_steps), changes["steps"] - 1)
-            return dataclasses.replace(plan, **changes)
-
-        return dataclasses.replace(self, plan=shorter(self.plan), istft_plan=shorter(self.istft_plan),
-                                   adapt_plan=shorter(self.adapt_plan), ablation_steps=scale(self.ablation_steps),
-                                   steps_fraction=self.steps_fraction * fraction)
+        changes = {"steps": scale(plan.steps), "steps_per_epoch": scale(plan.steps_per_epoch)}
+        if isinstance(plan, TrainingPlan) and plan.warmup_steps:   # the warm-up stays shorter than the whole
+            changes["warmup_steps"] = min(scale(plan.warmup_steps), changes["steps"] - 1)
+        return dataclasses.replace(plan, **changes)
 
     def ablation(self, variant: str) -> VocoderRecipe:
         """The same recipe for an ablation run: ``variant`` losses, GAN steps only."""
@@ -239,7 +240,7 @@ class VocoderRecipe:
             plan=dataclasses.replace(self.plan, warmup_steps=0, steps=self.ablation_steps))
 
 
-def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe:
+def recipe(profile: str, *, audio: AudioConfig = AudioConfig(), **changes) -> VocoderRecipe:
     """Notebook 03's recipe: tiny (smoke), CPU-sized (quick) or GPU-sized (full).
 
     ``quick`` fits the 15-minute CPU budget: the iSTFT vocoder 3000 steps (about 0.2 s a
@@ -266,7 +267,6 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
     >>> recipe("smoke").plan
     TrainingPlan(steps=2, batch_size=2, segment_frames=16, warmup_steps=1, steps_per_epoch=100)
     """
-    check_profile(profile)
     model = MelGANConfig(
         audio=audio,
         # quick: three upsampling stages (8, 8, 4) from 256 channels leave the paper's 32
@@ -284,7 +284,7 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
                 full=TrainingPlan(steps=300, batch_size=32, segment_frames=32, warmup_steps=150,
                                   steps_per_epoch=50))
     return VocoderRecipe(
-        profile=profile, model=model, plan=plan,
+        profile=profile, audio=audio, model=model, plan=plan,
         ablation_steps=pick(profile, smoke=2, quick=200, full=150),
         gl_iters=pick(profile, smoke=8, quick=64, full=100),
         n_eval=pick(profile, smoke=1, quick=3, full=10),
@@ -302,22 +302,21 @@ def recipe(profile: str, *, audio: AudioConfig = AudioConfig()) -> VocoderRecipe
                                             steps_per_epoch=100)),
         jit_compile=pick(profile, smoke=False, quick="auto", full="auto"),
         run_eagerly=profile == "smoke",
-    )
+    ).with_changes(**changes)
 
 
-def _seeded(name: str, seed: int) -> str:
-    """A default run folder name for ``seed``: the name itself for 0, ``<name>-seed<seed>`` otherwise."""
-    return f"{name}-seed{seed}" if seed else name
+def training_clips(corpus: Manifest) -> Manifest:
+    """What the vocoders train on: every training clip of the corpus, every emotion (a vocoder needs no text)."""
+    return corpus.filter(split="train")
 
 
-def train_or_load(
+def train_or_load_melgan(
     r: VocoderRecipe,
     corpus: Manifest,
     *,
     models_dir: str | os.PathLike,
     name: str | None = None,
     retrain: bool = False,
-    seed: int = 0,
     snapshot_mels: np.ndarray | None = None,
     cache_dir: str | os.PathLike | None = None,
     verbose: int | str = "auto",
@@ -325,20 +324,22 @@ def train_or_load(
 ) -> Run:
     """The generator of recipe ``r`` trained on ``corpus`` (the caller picks the split), or loaded.
 
-    The run folder is ``models_dir/<name>`` (default ``r.name``, with ``-seed<seed>`` for a
-    seed other than 0); its ``model.keras`` is the generator with weight norm folded.
+    The run folder is ``models_dir/<name>`` (default ``r.run_name("melgan")``; ``name``
+    for an ablation run); its ``model.keras`` is the generator with weight norm folded.
     ``snapshot_mels [B, frames, n_mels]`` are vocoded at every epoch end (TensorBoard audio, and ``Run.audio`` for players).
     """
+    plan = r.budget("melgan")
+
     def build() -> MelGAN:
         gan = MelGAN(r.model)
         gan.compile(jit_compile=r.jit_compile, run_eagerly=r.run_eagerly)
         return gan
 
     return _train_on_windows(
-        r, Path(models_dir) / (name or _seeded(r.name, seed)), corpus, audio=r.model.audio, plan=r.plan, build=build,
-        config=recipe_fields(r, only=("profile", "model", "plan")),
-        stages=lambda steps_per_epoch: {"phases": r.plan.phases(steps_per_epoch)},
-        export=lambda gan: remove_weight_norm(gan.generator), retrain=retrain, seed=seed,
+        r, Path(models_dir) / (name or r.run_name("melgan")), corpus, audio=r.model.audio, plan=plan, build=build,
+        config=r.defining_fields("melgan"),
+        stages=lambda steps_per_epoch: {"phases": plan.phases(steps_per_epoch)},
+        export=lambda gan: remove_weight_norm(gan.generator), retrain=retrain,
         snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose, callbacks=callbacks)
 
 
@@ -349,7 +350,6 @@ def train_or_load_istft(
     models_dir: str | os.PathLike,
     name: str | None = None,
     retrain: bool = False,
-    seed: int = 0,
     snapshot_mels: np.ndarray | None = None,
     cache_dir: str | os.PathLike | None = None,
     verbose: int | str = "auto",
@@ -359,20 +359,21 @@ def train_or_load_istft(
 ) -> Run:
     """The kit's default vocoder (iSTFT head) of recipe ``r``, trained on ``corpus`` or loaded.
 
-    The run folder is ``models_dir/<name>`` (default ``r.istft_name``,
-    ``istft-<profile>``, with ``-seed<seed>`` for a seed other than 0); its ``model.keras``
+    The run folder is ``models_dir/<name>`` (default ``r.run_name("istft")``,
+    ``istft-<profile>``); its ``model.keras``
     is the plain (uncompiled) network ``[B, frames, n_mels] -> [B, frames * hop]``.
 
     ``mels`` (utterance id -> mel of the recording's frames) pairs each recording of
     ``corpus`` with that mel instead of its own. With ``start_from`` (a trained iSTFT
     vocoder) the run goes on from its weights for ``r.adapt_plan`` (fewer steps, a lower
-    rate), by default in ``r.adapted_name`` (``istft-<profile>-tts``). Both together adapt
+    rate), by default in ``r.run_name("adapted")`` (``istft-adapted-<profile>``). Both together adapt
     the vocoder to an acoustic model: ``mels`` its teacher-forced predictions
     (:func:`voicelab.recipes.tts.teacher_forced_mels`), so that the vocoder learns the
     audio that the model's smoother mels stand for, as Tacotron 2's WaveNet and
     HiFi-GAN's fine-tuning did.
     """
-    plan = r.istft_plan if start_from is None else r.adapt_plan
+    model_key = "istft" if start_from is None else "adapted"
+    plan = r.budget(model_key)
 
     def build() -> keras.Model:
         if start_from is None:
@@ -384,18 +385,17 @@ def train_or_load_istft(
                       run_eagerly=r.run_eagerly)
         return model
 
-    default_name = _seeded(r.istft_name if start_from is None else r.adapted_name, seed)
     return _train_on_windows(
-        r, Path(models_dir) / (name or default_name), corpus, audio=r.istft.audio, plan=plan, build=build,
-        config=recipe_fields(r, only=("profile", "istft", "istft_plan" if start_from is None else "adapt_plan")),
+        r, Path(models_dir) / (name or r.run_name(model_key)), corpus, audio=r.istft.audio, plan=plan, build=build,
+        config=r.defining_fields(model_key),
         stages=lambda steps_per_epoch: {"epochs": _epochs(plan.steps, steps_per_epoch)},
         export=lambda m: keras.Model(m.input, m.output, name=m.name),   # the network, without its loss
-        retrain=retrain, seed=seed, snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose,
+        retrain=retrain, snapshot_mels=snapshot_mels, cache_dir=cache_dir, verbose=verbose,
         callbacks=callbacks, mels=mels)
 
 
 def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio: AudioConfig, plan, build, config,
-                      stages, export, retrain, seed, snapshot_mels, cache_dir, verbose, callbacks, mels=None) -> Run:
+                      stages, export, retrain, snapshot_mels, cache_dir, verbose, callbacks, mels=None) -> Run:
     """What both vocoders' training shares: aligned windows, the run folder, checkpoints, the guard.
 
     ``audio`` is the network's own ``AudioConfig``; ``config`` the recipe's fields that make
@@ -405,7 +405,7 @@ def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio
     if is_trained(folder) and not retrain:
         return load_run(folder, config=config)
     segments = AudioSegments(corpus, config=audio, segment_frames=plan.segment_frames,
-                             batch_size=plan.batch_size, seed=seed, cache_dir=cache_dir,
+                             batch_size=plan.batch_size, seed=r.seed, cache_dir=cache_dir,
                              drop_remainder=True, map_fn=lambda b: (b["mel"], b["audio"]), mels=mels)
     steps_per_epoch = steps_per_epoch_for(len(segments), min(plan.steps, plan.steps_per_epoch))
     return train_run(
@@ -416,8 +416,10 @@ def _train_on_windows(r: VocoderRecipe, folder: Path, corpus: Manifest, *, audio
         callbacks=callbacks, verbose=verbose)
 
 
-UNSEEN_VOICES = ("espeak_f3", "espeak_m3", "espeak_rp_f4", "slt_vtl0.9", "rms_vtl1.15", "awb_vtl1.1")
-"""Voices no vocoder of the kit trains on: eSpeak NG's formant voices and WORLD-warped flite voices."""
+OTHER_VOICES = ("espeak_f3", "espeak_m3", "espeak_rp_f4", "slt_vtl0.9", "rms_vtl1.15", "awb_vtl1.1")
+"""Built-in voices outside the ``smoke`` and ``quick`` corpora (the four flite voices): eSpeak NG's formant
+voices and WORLD-warped flite voices. The ``full`` corpus speaks them; its vocoder is tested on
+:data:`voicelab.data.speakers.UNSEEN_VOICES` too."""
 
 UNSEEN_SENTENCES = (
     "The lighthouse keeper counted seven ships before dawn.",
@@ -426,7 +428,7 @@ UNSEEN_SENTENCES = (
 """Sentences of no corpus profile (the grammar writes none like them)."""
 
 
-def unseen_recordings(config: AudioConfig = AudioConfig(), *, voices=UNSEEN_VOICES,
+def unseen_recordings(config: AudioConfig = AudioConfig(), *, voices=OTHER_VOICES,
                       sentences=UNSEEN_SENTENCES) -> dict[str, tuple[str, np.ndarray]]:
     """``{id: (voice, audio)}``: each sentence spoken by each voice, for
     :func:`voicelab.evaluation.vocoders.evaluate_vocoders_on_audio`.
@@ -434,34 +436,6 @@ def unseen_recordings(config: AudioConfig = AudioConfig(), *, voices=UNSEEN_VOIC
     The vocoders learn from the corpus's four flite voices; these recordings test
     whether they vocode any voice, or only those.
     """
-    return {f"{voice}_{i}": (voice, synthesize(voice, text, sr=config.sr))
+    return {f"{getattr(voice, 'name', voice)}_{i}": (getattr(voice, "name", voice), speak(voice, text, sr=config.sr))
             for voice in voices for i, text in enumerate(sentences)}
 
-
-def load_vocoder(profile: str, *, data_dir: str | os.PathLike, config: AudioConfig = AudioConfig(),
-                 n_iter: int | None = None, quiet: bool = False, adapted: bool = False) -> Vocoder:
-    """The kit's vocoder for ``profile``: notebook 03's trained iSTFT vocoder, else Griffin-Lim.
-
-    When ``DATA_DIR/models/istft-<profile>/`` holds no finished run, it says so (unless
-    ``quiet``) and returns Griffin-Lim with the recipe's ``gl_iters`` (or ``n_iter``).
-    ``adapted=True`` asks for the one adapted to notebook 02's mels, for text-to-speech
-    (``istft-<profile>-tts``: :func:`train_or_load_istft` with ``start_from``); where
-    there is none, it says so and goes on as without it.
-    """
-    r = recipe(profile, audio=config)
-    models = Path(data_dir) / "models"
-    candidates = [(models / r.adapted_name, "iSTFT vocoder adapted to notebook 02's mels")] if adapted else []
-    candidates.append((models / r.istft_name, "iSTFT vocoder"))
-    for folder, what in candidates:
-        if is_trained(folder):
-            run = load_run(folder)
-            if not quiet:
-                print(f"vocoder: {what} from {folder} ({run.info['steps']} steps, {run.seconds:.0f} s of training)")
-            return neural_vocoder(run.model, config)
-        if not quiet and folder.name == r.adapted_name:
-            print(f"vocoder: no {what} in {folder} (notebook 03, section 12 trains it)")
-    iters = n_iter or r.gl_iters
-    if not quiet:
-        print(f"vocoder: Griffin-Lim, {iters} iterations. No trained neural vocoder in {models / r.istft_name}: "
-              f"run notebooks/03_melgan_vocoder.ipynb with PROFILE={profile!r} for the kit's one")
-    return griffin_lim_vocoder(config, n_iter=iters)

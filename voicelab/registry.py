@@ -1,0 +1,218 @@
+"""The notebook registry: every numbered notebook, its recipe, what it needs and what it costs.
+
+One entry per notebook. ``scripts/run_notebooks.py`` (``make run``, ``make run ONLY=03``),
+the test suite's notebook order and the README's notebook table are all read from
+:data:`NOTEBOOKS`, so a new notebook is one entry here and one recipe.
+
+A notebook *needs* shared artifacts (the kit's vocoder, notebook 02's TTS, ...). Each
+:class:`Artifact` is taught by one notebook; some can also be trained on their own
+by ``python -m voicelab train NAME`` (the same recipe and run folder the notebook
+uses), which is how a fresh run breaks the one cycle of the kit: notebook 02 speaks
+through the kit's vocoder, notebook 03 (which teaches it) adapts it to notebook 02's
+mels. :func:`run_order` resolves the needs of the notebooks asked for.
+
+This module is plain data: it imports no recipe. :mod:`voicelab.artifacts` knows how to
+find, load and train each artifact.
+
+Example
+-------
+>>> [n.number for n in NOTEBOOKS][:3]
+['01', '02', '03']
+>>> [step.name for step in run_order(["03"], ready=lambda artifact: False)]
+['train vocoder', '02_tts_cnn_bilstm', '03_melgan_vocoder']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+
+from voicelab.errors import ParameterError
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """A trained model that notebooks share.
+
+    Attributes
+    ----------
+    name : str
+        The key notebooks name it by (``"vocoder"``).
+    what : str
+        One line for messages and tables.
+    notebook : str
+        The number of the notebook that teaches and trains it.
+    trainable_alone : bool
+        ``python -m voicelab train NAME`` trains it without its notebook (it needs only
+        the corpus), into the run folder its notebook then loads.
+    """
+
+    name: str
+    what: str
+    notebook: str
+    trainable_alone: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Notebook:
+    """One numbered notebook.
+
+    Attributes
+    ----------
+    number : str
+        ``"01"`` ... (the file name's prefix).
+    slug : str
+        The rest of the file name: ``notebooks/<number>_<slug>.ipynb``.
+    title : str
+    learns : str
+        What a student learns, for the README's table.
+    recipe : str or None
+        The recipe module it trains through (``voicelab.recipes.tts``); ``None`` if it trains nothing.
+    needs : tuple of str
+        Artifacts (keys of :data:`ARTIFACTS`) it loads from other notebooks.
+    quick_minutes : float
+        Measured minutes of a ``quick`` run top to bottom on 2 CPU cores, training its own
+        models (the corpus and what it needs already there; the kit's vocoder, trained on
+        its own before notebook 02, takes about 10 of notebook 03's minutes with it).
+    """
+
+    number: str
+    slug: str
+    title: str
+    learns: str
+    recipe: str | None
+    needs: tuple[str, ...]
+    quick_minutes: float
+
+    @property
+    def name(self) -> str:
+        """``01_audio_features``: the file name without ``.ipynb``."""
+        return f"{self.number}_{self.slug}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.ipynb"
+
+
+ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
+    Artifact("vocoder", "the kit's vocoder (iSTFT head with the mel pseudo-inverse as magnitude prior)", "03",
+             trainable_alone=True),
+    Artifact("aligner", "the aligner learned in the kit (forward-sum loss + monotonic alignment search)", "02",
+             trainable_alone=True),
+    Artifact("tts", "the CNN+BiLSTM TTS model with a speaker id", "02"),
+    Artifact("vqvae", "the VQ-VAE voice converter with a speaker id", "04"),
+)}
+"""The shared artifacts, by name."""
+
+NOTEBOOKS: tuple[Notebook, ...] = (
+    Notebook("01", "audio_features", "Audio features",
+             "waveforms, STFT, mel filterbank, log-mel, MFCC, f0, energy; speakers and emotions compared; "
+             "Griffin-Lim with an interactive explorer",
+             recipe=None, needs=(), quick_minutes=0.6),
+    Notebook("02", "tts_cnn_bilstm", "Text to speech: a CNN+BiLSTM model",
+             "text front-end; an aligner learned in the kit; a CNN+BiLSTM TTS with durations; speaker id vs "
+             "cloning from a reference clip; what limits intelligibility; emotions with a variance adaptor",
+             recipe="voicelab.recipes.tts", needs=("vocoder",), quick_minutes=20),
+    Notebook("03", "melgan_vocoder", "Neural vocoders: MelGAN and the kit's iSTFT vocoder",
+             "MelGAN (generator, multi-scale discriminator, feature matching), an ablation, the iSTFT "
+             "vocoder; PESQ, STOI, MCD against Griffin-Lim; a listening test; adapting to the TTS's mels",
+             recipe="voicelab.recipes.vocoder", needs=("tts", "aligner"), quick_minutes=15),
+    Notebook("04", "vqvae_voice_conversion", "Voice conversion with a VQ-VAE",
+             "the bottleneck in bits per second; vector quantisation; speaker id vs resemblyzer voice; "
+             "codes vs phonemes and speakers; every conversion scored against a parallel recording",
+             recipe="voicelab.recipes.conversion", needs=("vocoder", "aligner"), quick_minutes=22),
+    Notebook("05", "emotional_voice_cloning", "Emotional voice cloning: SpeechSplit, VoiceGAN, CodeGAN",
+             "rhythm, content and pitch codes with narrow bottlenecks; an emotion judge; swaps between "
+             "parallel renditions; VoiceGAN's new voices; CodeGAN's emotions without a parallel recording",
+             recipe="voicelab.recipes.speechsplit", needs=("vocoder",), quick_minutes=20),
+)
+"""Every numbered notebook, in number order."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One step of a run: a notebook to execute, or an artifact to train on its own."""
+
+    kind: str            # "notebook" or "train"
+    target: str          # a notebook number or an artifact name
+
+    @property
+    def name(self) -> str:
+        return notebook(self.target).name if self.kind == "notebook" else f"train {self.target}"
+
+
+def notebook(number: str | int) -> Notebook:
+    """The registry entry of notebook ``number`` (``"03"``, ``3`` or ``"03_melgan_vocoder"``).
+
+    >>> notebook(3).title
+    "Neural vocoders: MelGAN and the kit's iSTFT vocoder"
+    """
+    key = f"{number:02d}" if isinstance(number, int) else str(number).split("_")[0].zfill(2)
+    for entry in NOTEBOOKS:
+        if entry.number == key:
+            return entry
+    raise ParameterError(f"no notebook {number!r}: the notebooks are {', '.join(n.number for n in NOTEBOOKS)}")
+
+
+def artifact(name: str) -> Artifact:
+    """The registry entry of artifact ``name``."""
+    if name not in ARTIFACTS:
+        raise ParameterError(f"no artifact {name!r}: the shared artifacts are {', '.join(ARTIFACTS)}")
+    return ARTIFACTS[name]
+
+
+def run_order(numbers: Iterable[str | int] | None = None, *,
+              ready: Callable[[str], bool] = lambda name: False) -> list[Step]:
+    """The steps that run ``numbers`` (default: every notebook) with whatever they need.
+
+    Notebooks run in number order. Before a notebook, each artifact it needs that is not
+    ``ready(name)`` and not made by an earlier step is made: by running the notebook that
+    trains it, when that notebook comes earlier, or by training it alone (``train NAME``)
+    when it can be (the vocoder, which notebook 02 needs and notebook 03 teaches).
+
+    Example
+    -------
+    >>> [s.name for s in run_order()]
+    ['01_audio_features', 'train vocoder', '02_tts_cnn_bilstm', '03_melgan_vocoder', \
+'04_vqvae_voice_conversion', '05_emotional_voice_cloning']
+    >>> [s.name for s in run_order(["04"], ready=lambda name: name == "vocoder")]
+    ['train aligner', '04_vqvae_voice_conversion']
+    """
+    asked = [notebook(n).number for n in (numbers if numbers is not None else [n.number for n in NOTEBOOKS])]
+    steps: list[Step] = []
+    made: set[str] = set()
+
+    def schedule(number: str, chain: tuple[str, ...]) -> None:
+        if Step("notebook", number) in steps:
+            return
+        if number in chain:
+            raise ParameterError(f"notebooks {' -> '.join(chain + (number,))} need each other")
+        for name in notebook(number).needs:
+            if name in made or ready(name):
+                continue
+            producer = artifact(name)
+            if producer.trainable_alone and (producer.notebook not in asked or producer.notebook > number):
+                steps.append(Step("train", name))
+            else:
+                schedule(producer.notebook, chain + (number,))
+            made.add(name)
+        steps.append(Step("notebook", number))
+        made.update(a.name for a in ARTIFACTS.values() if a.notebook == number)
+
+    for number in sorted(set(asked)):
+        schedule(number, ())
+    return steps
+
+
+def markdown_table() -> str:
+    """The README's notebook table: number, title and link, what you learn, needs, quick minutes.
+
+    >>> markdown_table().splitlines()[0]
+    '| # | notebook | what you learn | needs | `quick` minutes (2 cores) |'
+    """
+    rows = ["| # | notebook | what you learn | needs | `quick` minutes (2 cores) |", "|---|---|---|---|---|"]
+    for n in NOTEBOOKS:
+        needs = ", ".join(f"{a} ({artifact(a).notebook})" for a in n.needs) or "-"
+        rows.append(f"| {n.number} | [{n.title}](notebooks/{n.filename}) | {n.learns} | {needs} | "
+                    f"{n.quick_minutes:g} |")
+    return "\n".join(rows)
