@@ -1,8 +1,17 @@
-"""Command line: build the corpus, or sweep a notebook over a grid of parameters.
+"""Command line: build the corpus, speak, convert a voice, train a shared model, sweep a notebook.
 
     python -m voicelab corpus --profile quick --out data/corpus-quick
     python -m voicelab corpus --profile quick --world-neutral --derived 36 --out data/corpus-quick-40
+    python -m voicelab speak "Call Anna at five." --voice slt --profile quick --out hello.wav
+    python -m voicelab speak "I won!" --voice slt --emotion happy --vocoder griffin-lim --out won.wav
+    python -m voicelab convert my_voice.wav --to rms --profile quick --out as_rms.wav
+    python -m voicelab train vocoder --profile quick
     python -m voicelab sweep notebooks/02_tts_cnn_bilstm.ipynb --profile smoke -p SEED 0 1 --out outputs/sweep
+
+``speak`` and ``convert`` use the models notebooks 02 and 04 trained into
+``DATA_DIR/models`` (:mod:`voicelab.artifacts`); a missing one is an error that says which
+notebook trains it. ``train`` trains the shared models that need only the corpus (the
+registry's ``trainable_alone`` artifacts) without their notebook.
 
 Example
 -------
@@ -12,13 +21,63 @@ Example
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
-from voicelab.errors import VoicelabError
+from voicelab.errors import ParameterError, VoicelabError
 from voicelab.profiles import PROFILES
 
+VOCODERS = ("kit", "griffin-lim")
+"""``--vocoder``: the kit's trained vocoder (notebook 03; Griffin-Lim while none is trained), or Griffin-Lim."""
 
+
+# ---------------------------------------------------------------------- checks and shared steps
+def _check_output(path: str) -> Path:
+    """``--out``, checked before any model loads: an audio file name in a folder that exists."""
+    import soundfile as sf
+
+    out = Path(path)
+    if out.is_dir():
+        raise ParameterError(f"--out {out} is a folder: give a file name, e.g. --out {out / 'speech.wav'}")
+    if not out.parent.is_dir():
+        raise ParameterError(f"--out {out}: the folder {out.parent} does not exist (create it first)")
+    if out.suffix[1:].upper() not in sf.available_formats():
+        ending = repr(out.suffix) if out.suffix else "no extension"
+        raise ParameterError(f"--out {out}: {ending} is not an audio format; end the name in .wav")
+    if not os.access(out.parent, os.W_OK):
+        raise ParameterError(f"--out {out}: the folder {out.parent} is not writable")
+    return out
+
+
+def _check_choice(flag: str, value: str, choices: list[str], what: str) -> None:
+    if value not in choices:
+        raise ParameterError(f"{flag} {value!r} is not one of the {what}: {', '.join(choices)}")
+
+
+def _vocoder(args: argparse.Namespace, config, *, adapted: bool):
+    """The ``--vocoder`` asked for; says which one it is."""
+    from voicelab import artifacts
+    from voicelab.recipes import vocoder
+    from voicelab.vocoders import griffin_lim_vocoder
+
+    if args.vocoder == "kit":
+        return artifacts.load_vocoder(args.profile, data_dir=args.data_dir, config=config, adapted=adapted)
+    iters = vocoder.recipe(args.profile, audio=config).gl_iters
+    print(f"vocoder: Griffin-Lim, {iters} iterations")
+    return griffin_lim_vocoder(config, n_iter=iters)
+
+
+def _write(out: Path, audio, *, sr: int, what: str, vocoder) -> None:
+    """Write ``audio`` (16-bit PCM for .wav) and say what was written in one line."""
+    from voicelab.dsp import audio as vl_audio
+
+    vl_audio.save(out, audio, sr=sr)
+    print(f"{out}: {len(audio) / sr:.2f} s of audio, {what}, vocoder {vocoder.__name__}")
+
+
+# ---------------------------------------------------------------------- commands
 def _corpus(args: argparse.Namespace) -> int:
     from voicelab.data import build_corpus, read_build_info
 
@@ -42,9 +101,68 @@ def _corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speak(args: argparse.Namespace) -> int:
+    if not args.text.strip():
+        raise ParameterError(f"TEXT={args.text!r} is empty: give the words to speak, e.g. \"Hello there.\"")
+    out = _check_output(args.out)
+    from voicelab import artifacts
+    from voicelab.synthesis import synthesize
+
+    model, speakers, run = artifacts.load_tts(args.profile, data_dir=args.data_dir,
+                                              emotions=args.emotion is not None)
+    _check_choice("--voice", args.voice, speakers, "speakers of notebook 02's model")
+    emotions = list(run.info["config"].get("emotions", ["neutral"]))
+    if args.emotion is not None:
+        _check_choice("--emotion", args.emotion, emotions, "emotions of notebook 02's emotion model")
+    config = model.audio_config
+    vocoder = _vocoder(args, config, adapted=True)
+    audio, *_ = synthesize(model, args.text, voice=args.voice, config=config, speakers=speakers, vocoder=vocoder,
+                           emotion=args.emotion, emotions=emotions)
+    what = f"voice {args.voice}" + (f", {args.emotion}" if args.emotion else "")
+    _write(out, audio, sr=config.sr, what=what, vocoder=vocoder)
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    out = _check_output(args.out)
+    from voicelab import artifacts
+    from voicelab.dsp import audio as vl_audio
+    from voicelab.dsp.features import log_melspectrogram
+    from voicelab.models.vqvae import convert
+    from voicelab.recipes import conversion
+
+    config = conversion.recipe(args.profile).audio
+    source = vl_audio.load(args.source, sr=config.sr)           # any format, resampled to the kit's rate
+    run = artifacts.load_vqvae(args.profile, data_dir=args.data_dir)
+    speakers = list(run.info["config"]["speakers"])
+    _check_choice("--to", args.to, speakers, "speakers notebook 04's model was trained on")
+    mel = convert(run.model, log_melspectrogram(source, config=config), speaker=speakers.index(args.to))
+    vocoder = _vocoder(args, config, adapted=False)
+    _write(out, vocoder(mel), sr=config.sr, what=f"{args.source} in voice {args.to}", vocoder=vocoder)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from voicelab import artifacts
+
+    started = time.perf_counter()
+    run = artifacts.train(args.name, args.profile, data_dir=args.data_dir, retrain=args.retrain)
+    elapsed = time.perf_counter() - started
+    if run.loaded:
+        print(f"{args.name}: already trained in {run.folder} ({run.seconds:.0f} s of training; checked in "
+              f"{elapsed:.1f} s); --retrain trains it again")
+    else:
+        print(f"{args.name}: trained into {run.folder} in {elapsed:.0f} s ({run.info['steps']} steps)")
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
+    from voicelab import registry
     from voicelab.sweep import parse_value, sweep, table
 
+    if not Path(args.notebook).is_file():
+        listed = ", ".join(f"notebooks/{n.filename}" for n in registry.NOTEBOOKS)
+        raise ParameterError(f"notebook {args.notebook}: no such file (the kit's notebooks: {listed})")
     params = {name: [parse_value(v) for v in values] for name, *values in args.param}
     fixed = {name: parse_value(value) for name, value in args.set}
     rows = sweep(args.notebook, params, out=args.out, profile=args.profile, data_dir=args.data_dir, fixed=fixed,
@@ -56,8 +174,10 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if failed == len(rows) else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the ``voicelab`` command; returns the exit status."""
+# ---------------------------------------------------------------------- the parser
+def _parser() -> argparse.ArgumentParser:
+    from voicelab.registry import ARTIFACTS
+
     parser = argparse.ArgumentParser(prog="python -m voicelab", description="voicelab command-line tools")
     commands = parser.add_subparsers(dest="command", required=True)
     corpus = commands.add_parser("corpus", help="build the offline parallel corpus (no download)")
@@ -73,6 +193,31 @@ def main(argv: list[str] | None = None) -> int:
     corpus.add_argument("--overwrite", action="store_true", help="replace a corpus built with other parameters")
     corpus.add_argument("--quiet", action="store_true", help="no progress bar")
     corpus.set_defaults(run=_corpus)
+
+    kit = argparse.ArgumentParser(add_help=False)   # the options of the commands that use the kit's models
+    kit.add_argument("--profile", choices=PROFILES, default="quick", help="the models' profile (default: quick)")
+    kit.add_argument("--data-dir", default="data", help="DATA_DIR the notebooks trained into (default: data)")
+    sound = argparse.ArgumentParser(add_help=False, parents=[kit])
+    sound.add_argument("--vocoder", choices=VOCODERS, default="kit",
+                       help="kit: notebook 03's trained vocoder (Griffin-Lim while there is none); "
+                            "griffin-lim: no neural vocoder (default: kit)")
+    sound.add_argument("--out", required=True, help="the audio file to write (.wav: 16-bit PCM)")
+    speak = commands.add_parser("speak", parents=[sound], help="text to speech with notebook 02's model")
+    speak.add_argument("text", metavar="TEXT", help="English text to speak")
+    speak.add_argument("--voice", required=True, help="a speaker of the corpus notebook 02 trained on")
+    speak.add_argument("--emotion", default=None, help="speak with notebook 02's emotion model, in this emotion")
+    speak.set_defaults(run=_speak)
+    convert = commands.add_parser("convert", parents=[sound], help="re-speak a recording in another voice "
+                                                                   "with notebook 04's VQ-VAE")
+    convert.add_argument("source", metavar="SOURCE", help="the recording (any format soundfile reads, any rate)")
+    convert.add_argument("--to", required=True, metavar="SPEAKER", help="a speaker notebook 04 trained on")
+    convert.set_defaults(run=_convert)
+    train = commands.add_parser("train", parents=[kit], help="train a shared model without its notebook")
+    train.add_argument("name", choices=[a.name for a in ARTIFACTS.values() if a.trainable_alone],
+                       help="the model (it goes where its notebook loads it from)")
+    train.add_argument("--retrain", action="store_true", help="train it again even if it is trained")
+    train.set_defaults(run=_train)
+
     sweep = commands.add_parser("sweep", help="run a notebook over a grid of parameters (papermill)")
     sweep.add_argument("notebook", help="the notebook to run")
     sweep.add_argument("-p", "--param", nargs="+", action="append", default=[], metavar=("NAME", "VALUE"),
@@ -85,7 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--plot", nargs="+", default=None, metavar="FIGURE",
                        help="recorded figures to draw in results.png (default: every numeric one)")
     sweep.set_defaults(run=_sweep)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``voicelab`` command; returns the exit status (1: an error, printed as ``error: ...``)."""
+    args = _parser().parse_args(argv)
     try:
         return args.run(args)
     except VoicelabError as err:
