@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "voicelab"
 LAYERS = {
-    "errors": 1, "profiles": 1,
+    "errors": 1, "profiles": 1, "registry": 1,
     "dsp": 2, "text": 2,
     "data": 3,
     "train": 4,
@@ -17,7 +17,7 @@ LAYERS = {
     "vocoders": 6, "synthesis": 6,
     "evaluation": 7,
     "ui": 8,
-    "recipes": 9, "sweep": 9, "__main__": 9, "artifacts": 9, "registry": 9,
+    "recipes": 9, "sweep": 9, "__main__": 9, "artifacts": 9,
 }
 """Layer of each top-level module or subpackage of voicelab, bottom (1) to top (9)."""
 

@@ -11,7 +11,8 @@ uses), which is how a fresh run breaks the one cycle of the kit: notebook 02 spe
 through the kit's vocoder, notebook 03 (which teaches it) adapts it to notebook 02's
 mels. :func:`run_order` resolves the needs of the notebooks asked for.
 
-This module is plain data: it imports no recipe. :mod:`voicelab.artifacts` knows how to
+This module is plain data at the bottom of the package (it imports only
+:mod:`voicelab.errors`), so any layer may read it. :mod:`voicelab.artifacts` knows how to
 find, load and train each artifact.
 
 Example
@@ -25,7 +26,7 @@ Example
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from voicelab.errors import ParameterError
 
@@ -70,6 +71,12 @@ class Notebook:
         The recipe module it trains through (``voicelab.recipes.tts``); ``None`` if it trains nothing.
     needs : tuple of str
         Artifacts (keys of :data:`ARTIFACTS`) it loads from other notebooks.
+    results : str
+        Its results page (``docs/results/...``): the measured runs, commands and commits.
+    typical : mapping
+        Figure name -> ``(value, what it measures)`` of a typical ``quick`` run, from the
+        results page: what the notebook prints next to the figures of the reader's own run
+        (:func:`voicelab.ui.typical.against_typical`), so its prose needs no frozen numbers.
     quick_minutes : float
         Measured minutes of a ``quick`` run top to bottom on 2 CPU cores, training its own
         models (the corpus and what it needs already there; the kit's vocoder, trained on
@@ -83,6 +90,8 @@ class Notebook:
     recipe: str | None
     needs: tuple[str, ...]
     quick_minutes: float
+    results: str = ""
+    typical: Mapping[str, tuple[float, str]] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -108,23 +117,30 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("01", "audio_features", "Audio features",
              "waveforms, STFT, mel filterbank, log-mel, MFCC, f0, energy; speakers and emotions compared; "
              "Griffin-Lim with an interactive explorer",
-             recipe=None, needs=(), quick_minutes=0.6),
+             recipe=None, needs=(), quick_minutes=0.6,
+             results="docs/results/01_features.md"),
     Notebook("02", "tts_cnn_bilstm", "Text to speech: a CNN+BiLSTM model",
              "text front-end; an aligner learned in the kit; a CNN+BiLSTM TTS with durations; speaker id vs "
              "cloning from a reference clip; what limits intelligibility; emotions with a variance adaptor",
-             recipe="voicelab.recipes.tts", needs=("vocoder",), quick_minutes=20),
+             recipe="voicelab.recipes.tts", needs=("vocoder",), quick_minutes=20,
+             results="docs/results/02_tts.md",
+             typical={"wer_ratio": (1.82, "WER ratio, speaker-id model, Griffin-Lim (synthetic / recording)"),
+                      "mcd": (7.99, "MCD dB, speaker-id model, Griffin-Lim")}),
     Notebook("03", "melgan_vocoder", "Neural vocoders: MelGAN and the kit's iSTFT vocoder",
              "MelGAN (generator, multi-scale discriminator, feature matching), an ablation, the iSTFT "
              "vocoder; PESQ, STOI, MCD against Griffin-Lim; a listening test; adapting to the TTS's mels",
-             recipe="voicelab.recipes.vocoder", needs=("tts", "aligner"), quick_minutes=15),
+             recipe="voicelab.recipes.vocoder", needs=("tts", "aligner"), quick_minutes=15,
+             results="docs/results/03_vocoders.md"),
     Notebook("04", "vqvae_voice_conversion", "Voice conversion with a VQ-VAE",
              "the bottleneck in bits per second; vector quantisation; speaker id vs resemblyzer voice; "
              "codes vs phonemes and speakers; every conversion scored against a parallel recording",
-             recipe="voicelab.recipes.conversion", needs=("vocoder", "aligner"), quick_minutes=22),
+             recipe="voicelab.recipes.conversion", needs=("vocoder", "aligner"), quick_minutes=22,
+             results="docs/results/04_conversion.md"),
     Notebook("05", "emotional_voice_cloning", "Emotional voice cloning: SpeechSplit, VoiceGAN, CodeGAN",
              "rhythm, content and pitch codes with narrow bottlenecks; an emotion judge; swaps between "
              "parallel renditions; VoiceGAN's new voices; CodeGAN's emotions without a parallel recording",
-             recipe="voicelab.recipes.speechsplit", needs=("vocoder",), quick_minutes=20),
+             recipe="voicelab.recipes.speechsplit", needs=("vocoder",), quick_minutes=20,
+             results="docs/results/05_emotional_cloning.md"),
 )
 """Every numbered notebook, in number order."""
 

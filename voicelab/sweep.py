@@ -49,9 +49,9 @@ FIGURES_MIME = "application/vnd.voicelab.figures+json"
 def record(**figures) -> None:
     """Record headline figures of a notebook run (``record(wer_ratio=1.4, mcd=7.9)``).
 
-    Shows them as a small table in the notebook and stores them, machine-readable, in
-    the cell's output, where :func:`read_figures` (and so the sweep runner) finds them.
-    Values must be numbers, strings or booleans.
+    Stores them, machine-readable and out of sight, in the cell's output, where
+    :func:`read_figures` (and so the sweep runner) finds them; the notebook shows its
+    figures in its own tables. Values must be numbers, strings or booleans.
     """
     from IPython.display import display
 
@@ -60,10 +60,7 @@ def record(**figures) -> None:
         raise ParameterError(f"record() takes numbers, strings or booleans, got {bad}")
     figures = {k: float(v) if hasattr(v, "__float__") and not isinstance(v, (bool, str)) else v
                for k, v in figures.items()}
-    rows = "".join(f"<tr><td>{k}</td><td>{v:.4g}</td></tr>" if isinstance(v, float) else
-                   f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in figures.items())
-    display({FIGURES_MIME: figures, "text/plain": "recorded: " + json.dumps(figures),
-             "text/html": f"<table><caption>recorded figures</caption>{rows}</table>"}, raw=True)
+    display({FIGURES_MIME: figures, "text/plain": ""}, raw=True)
 
 
 def read_figures(notebook: str | os.PathLike) -> dict:

@@ -41,12 +41,20 @@ from voicelab.errors import ParameterError
 Clip = tuple[Any, int] | str | os.PathLike
 
 
-def audio_html(y: Any, *, sr: int, label: str | None = None, normalize: bool = True) -> str:
+def _listen_for_html(listen_for: str | None) -> str:
+    if not listen_for:
+        return ""
+    return f'<div style="font-size: 85%; font-style: italic; color: #555">listen for: {html.escape(listen_for)}</div>'
+
+
+def audio_html(y: Any, *, sr: int, label: str | None = None, normalize: bool = True,
+               listen_for: str | None = None) -> str:
     """An HTML ``<audio>`` element with ``y`` embedded as a 16-bit WAV (base64).
 
     ``normalize=True`` scales the loudest sample to full scale, as
     ``IPython.display.Audio`` does; ``False`` plays the samples as they are (keep it
     to hear level differences between clips). Silence plays as silence either way.
+    ``listen_for`` is a line under the player saying what to listen for.
     """
     y = check_audio(y)
     sr = check_sr(sr)
@@ -57,7 +65,8 @@ def audio_html(y: Any, *, sr: int, label: str | None = None, normalize: bool = T
     caption = f'<div style="font-size: 90%">{html.escape(label)}</div>' if label else ""
     return (
         f'<div class="voicelab-player">{caption}'
-        f'<audio controls preload="none" style="width: 100%; min-width: 140px" src="{src}"></audio></div>'
+        f'<audio controls preload="none" style="width: 100%; min-width: 140px" src="{src}"></audio>'
+        f"{_listen_for_html(listen_for)}</div>"
     )
 
 
@@ -85,7 +94,8 @@ class Player(_StaticHTML, ipywidgets.HTML):
         return self.value
 
 
-def player(y: Any, *, sr: int, label: str | None = None, normalize: bool = True) -> Player:
+def player(y: Any, *, sr: int, label: str | None = None, normalize: bool = True,
+           listen_for: str | None = None) -> Player:
     """A labelled audio player: a widget that also plays in static notebook HTML.
 
     Parameters
@@ -98,15 +108,17 @@ def player(y: Any, *, sr: int, label: str | None = None, normalize: bool = True)
         Caption above the player.
     normalize : bool
         Scale to full volume (default), or play at the recorded level.
+    listen_for : str, optional
+        What to listen for, in a line under the player.
 
     Example
     -------
     >>> import numpy as np
-    >>> p = player(np.zeros(1600, np.float32), sr=16000, label="0.1 s of silence")
-    >>> p.value.count("<audio"), "0.1 s of silence" in p.value
-    (1, True)
+    >>> p = player(np.zeros(1600, np.float32), sr=16000, label="0.1 s of silence", listen_for="nothing at all")
+    >>> p.value.count("<audio"), "0.1 s of silence" in p.value, "listen for: nothing at all" in p.value
+    (1, True, True)
     """
-    return Player(value=audio_html(y, sr=sr, label=label, normalize=normalize))
+    return Player(value=audio_html(y, sr=sr, label=label, normalize=normalize, listen_for=listen_for))
 
 
 def replace_output(out: ipywidgets.Output, *items: Any) -> None:
@@ -171,9 +183,10 @@ def _as_audio(clip: Clip, key: Any) -> tuple[np.ndarray, int]:
 class PlayerGrid(_StaticHTML, ipywidgets.GridBox):
     """A ``GridBox`` of players with row and column headers (see :func:`player_grid`)."""
 
-    def __init__(self, rows: Sequence[str], cols: Sequence[str], players: dict, **kwargs: Any):
-        self.rows, self.cols, self.players = list(rows), list(cols), players
-        cells: list[ipywidgets.Widget] = [ipywidgets.HTML("")]
+    def __init__(self, rows: Sequence[str], cols: Sequence[str], players: dict, *, listen_for: str | None = None,
+                 **kwargs: Any):
+        self.rows, self.cols, self.players, self.listen_for = list(rows), list(cols), players, listen_for
+        cells: list[ipywidgets.Widget] = [ipywidgets.HTML(_listen_for_html(listen_for))]   # the top-left corner
         cells += [ipywidgets.HTML(f"<b>{html.escape(str(c))}</b>") for c in self.cols]
         for r in self.rows:
             cells.append(ipywidgets.HTML(f"<b>{html.escape(str(r))}</b>"))
@@ -198,7 +211,8 @@ class PlayerGrid(_StaticHTML, ipywidgets.GridBox):
                 for c in self.cols
             )
             body += f"<tr><th>{html.escape(str(r))}</th>{tds}</tr>"
-        return f"<table><tr><th></th>{head}</tr>{body}</table>"
+        caption = f"<caption>{_listen_for_html(self.listen_for)}</caption>" if self.listen_for else ""
+        return f"<table>{caption}<tr><th></th>{head}</tr>{body}</table>"
 
 
 def player_grid(
@@ -207,6 +221,7 @@ def player_grid(
     rows: Sequence[str],
     cols: Sequence[str],
     normalize: bool = True,
+    listen_for: str | None = None,
 ) -> PlayerGrid:
     """A ``rows x cols`` table of players, e.g. speakers x emotions for one sentence.
 
@@ -218,6 +233,8 @@ def player_grid(
         Row and column labels, in display order.
     normalize : bool
         As for :func:`player`; ``False`` keeps the level differences between clips.
+    listen_for : str, optional
+        What to listen for across the grid, in its top-left corner.
 
     Returns
     -------
@@ -240,7 +257,7 @@ def player_grid(
     for key, clip in clips.items():
         y, sr = _as_audio(clip, key)
         players[key] = player(y, sr=sr, normalize=normalize)
-    return PlayerGrid(rows, cols, players)
+    return PlayerGrid(rows, cols, players, listen_for=listen_for)
 
 
 # ----------------------------------------------------------------- Griffin-Lim explorer
