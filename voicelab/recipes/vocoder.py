@@ -319,7 +319,7 @@ def train_or_load_melgan(
     retrain: bool = False,
     snapshot_mels: np.ndarray | None = None,
     cache_dir: str | os.PathLike | None = None,
-    verbose: int | str = "auto",
+    verbose: int | str = 2,
     callbacks=(),
 ) -> Run:
     """The generator of recipe ``r`` trained on ``corpus`` (the caller picks the split), or loaded.
@@ -352,7 +352,7 @@ def train_or_load_istft(
     retrain: bool = False,
     snapshot_mels: np.ndarray | None = None,
     cache_dir: str | os.PathLike | None = None,
-    verbose: int | str = "auto",
+    verbose: int | str = 2,
     callbacks=(),
     start_from: keras.Model | None = None,
     mels: dict | None = None,
