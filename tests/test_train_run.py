@@ -228,8 +228,8 @@ def test_every_model_resumes_after_kill_9(kind, kill_at, resumed_at, total, smok
     (work / "corpus-smoke-emotional").symlink_to(data_dir / "corpus-smoke-emotional")
     killed = _worker(kind, work, kill_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    folder = work / "models" / {"aligner": "aligner-smoke", "tts": "tts-smoke-speaker", "melgan": "melgan-smoke",
-                                "istft": "istft-smoke", "vqvae": "vqvae-smoke-speaker", "speechsplit": "speechsplit-smoke",
+    folder = work / "models" / {"aligner": "aligner-smoke", "tts": "tts-speaker-smoke", "melgan": "melgan-smoke",
+                                "istft": "istft-smoke", "vqvae": "vqvae-speaker-smoke", "speechsplit": "speechsplit-smoke",
                                 "judge": "emotion-judge-smoke", "voicegan": "voicegan-smoke",
                                 "codegan": "codegan-smoke"}[kind]
     assert (folder / "checkpoint" / "state.json").is_file() and not (folder / "model.keras").exists()

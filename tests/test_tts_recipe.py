@@ -33,7 +33,7 @@ def test_profiles_variants_and_run_names():
     # what only scores a model never renames (or retrains) it
     assert tts.recipe("quick", n_eval=30, gl_iters=8).run_name("speaker") == "tts-speaker-quick"
     assert tts.recipe("quick", reference_epochs=3).run_name("speaker") == "tts-speaker-quick"
-    assert tts.recipe("quick", reference_epochs=3).run_name("reference") == "tts-reference-quick-e3"
+    assert tts.recipe("quick", reference_epochs=3).run_name("reference") == "tts-reference-quick-re3"
 
 
 def test_another_seed_has_its_own_corpus_next_to_the_kits(smoke_corpus, data_dir):
@@ -115,9 +115,9 @@ def test_reference_and_emotion_models_start_from_the_speaker_model(smoke_corpus,
         same = tts.train_or_load_tts(dataclasses.replace(r, n_eval=3, gl_iters=4, reference_epochs=5), data,
                                      "speaker", durations=durations, models_dir=tmp_path)
     assert same.loaded and same.folder == speaker.folder
-    again = tts.train_or_load_tts(dataclasses.replace(r, tts_epochs=2), data, "speaker", durations=durations,
+    again = tts.train_or_load_tts(dataclasses.replace(r, tts_epochs=3), data, "speaker", durations=durations,
                                   models_dir=tmp_path, verbose=0)
-    assert not again.loaded and again.info["epochs"] == 2 and again.folder.name == speaker.folder.name.replace("e1", "e2")
+    assert not again.loaded and again.info["epochs"] == 3 and again.folder.name == speaker.folder.name.replace("e1", "e3")
 
     emotional = r.emotion_variant()
     emotion_data = tts.prepare(emotional, data_dir=data_dir)

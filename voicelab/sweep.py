@@ -34,6 +34,7 @@ import ast
 import csv
 import itertools
 import json
+import math
 import os
 import re
 import time
@@ -60,6 +61,8 @@ def record(**figures) -> None:
         raise ParameterError(f"record() takes numbers, strings or booleans, got {bad}")
     figures = {k: float(v) if hasattr(v, "__float__") and not isinstance(v, (bool, str)) else v
                for k, v in figures.items()}
+    # JSON has no NaN or infinity: such a figure (a smoke run's empty column) is stored as null
+    figures = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in figures.items()}
     display({FIGURES_MIME: figures, "text/plain": ""}, raw=True)
 
 

@@ -107,7 +107,7 @@ class TTSRecipe(Recipe):
     OWN = {"aligner": ("align_epochs", "align_learning_rate"), "reference": ("reference_epochs",)}
     ONLY = {"aligner": ("align_epochs", "align_learning_rate", "batch_size", "emotions")}
     SHORT = {"emotions": "emotions", "variance": "variance", "tts_epochs": "e", "align_epochs": "e",
-             "reference_epochs": "e", "batch_size": "b", "width": "w", "units": "u", "voice_dim": "v",
+             "reference_epochs": "re", "batch_size": "b", "width": "w", "units": "u", "voice_dim": "v",
              "dropout": "drop", "learning_rate": "lr", "align_learning_rate": "lr", "decoder_blocks": "blocks",
              "decoder_lstm": "lstm", "decoder_reduction": "r", "symbol_position": "pos", "mel_loss": "",
              "cosine_decay": "cos"}

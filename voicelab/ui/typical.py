@@ -46,12 +46,14 @@ def against_typical(number: str | int, profile: str, *, show: bool = True, **fig
     source = f"typical: {entry.results}" if entry.results else ""
     text = "\n".join(rows + [line for line in (note, source) if line])
     if show:
-        from IPython.display import HTML, display
+        import html
 
-        cells = [r.split(" | ") for r in rows]
+        from IPython.display import display
+
+        cells = [[html.escape(c) for c in r.split(" | ")] for r in rows]
         head = "".join(f"<th>{c}</th>" for c in cells[0])
         body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in cells[1:])
-        foot = "<br>".join(line for line in (note, source) if line)
-        display(HTML(f"<table><tr>{head}</tr>{body}</table><div style='font-size: 85%'>{foot}</div>"),
-                metadata={"text/plain": text})
+        foot = "<br>".join(html.escape(line) for line in (note, source) if line)
+        display({"text/html": f"<table><tr>{head}</tr>{body}</table><div style='font-size: 85%'>{foot}</div>",
+                 "text/plain": text}, raw=True)
     return text
