@@ -118,29 +118,60 @@ NOTEBOOKS: tuple[Notebook, ...] = (
              "waveforms, STFT, mel filterbank, log-mel, MFCC, f0, energy; speakers and emotions compared; "
              "Griffin-Lim with an interactive explorer",
              recipe=None, needs=(), quick_minutes=0.6,
-             results="docs/results/01_features.md"),
+             results="docs/results/01_features.md",
+             typical={"sc_linear": (0.047, "spectral convergence, 32 Griffin-Lim iterations from the linear "
+                                           "magnitude (typical: benchmark, mean of 16 quick-corpus clips)"),
+                      "sc_mel": (0.369, "spectral convergence, 32 iterations from the 80-band mel, against "
+                                        "the linear magnitude (typical: the same benchmark)"),
+                      "run_seconds": (35.0, "seconds to run the notebook, corpus already built (2 CPU cores)")}),
     Notebook("02", "tts_cnn_bilstm", "Text to speech: a CNN+BiLSTM model",
              "text front-end; an aligner learned in the kit; a CNN+BiLSTM TTS with durations; speaker id vs "
              "cloning from a reference clip; what limits intelligibility; emotions with a variance adaptor",
              recipe="voicelab.recipes.tts", needs=("vocoder",), quick_minutes=20,
              results="docs/results/02_tts.md",
              typical={"wer_ratio": (1.82, "WER ratio, speaker-id model, Griffin-Lim (synthetic / recording)"),
-                      "mcd": (7.99, "MCD dB, speaker-id model, Griffin-Lim")}),
+                      "mcd": (7.99, "MCD dB, speaker-id model, Griffin-Lim"),
+                      "similarity": (0.811, "speaker similarity, speaker-id model, Griffin-Lim"),
+                      "reference_wer_ratio": (1.85, "WER ratio, reference-encoder model (warm start), Griffin-Lim"),
+                      "reference_similarity": (0.819, "speaker similarity, reference-encoder model, Griffin-Lim"),
+                      "emotion_wer_ratio": (1.87, "WER ratio, emotion model, the neutral test sentences, Griffin-Lim"),
+                      "kit_vocoder_wer_ratio": (1.71, "WER ratio, speaker-id model, kit's vocoder (typical: 15 "
+                                                      "sentences a speaker, where Griffin-Lim gave 1.71 too)"),
+                      "kit_vocoder_similarity": (0.861, "speaker similarity, speaker-id model, kit's vocoder (typical: "
+                                                        "15 sentences a speaker, where Griffin-Lim gave 0.819)")}),
     Notebook("03", "melgan_vocoder", "Neural vocoders: MelGAN and the kit's iSTFT vocoder",
              "MelGAN (generator, multi-scale discriminator, feature matching), an ablation, the iSTFT "
              "vocoder; PESQ, STOI, MCD against Griffin-Lim; a listening test; adapting to the TTS's mels",
              recipe="voicelab.recipes.vocoder", needs=("tts", "aligner"), quick_minutes=15,
-             results="docs/results/03_vocoders.md"),
+             results="docs/results/03_vocoders.md",
+             typical={"istft_pesq_wb": (2.52, "PESQ-WB, iSTFT vocoder (the kit's), test split"),
+                      "gl_pesq_wb": (2.43, "PESQ-WB, Griffin-Lim 64 iterations, test split"),
+                      "istft_stoi": (0.948, "STOI, iSTFT vocoder, test split"),
+                      "gl_stoi": (0.940, "STOI, Griffin-Lim 64 iterations, test split"),
+                      "istft_mcd": (4.42, "MCD dB, iSTFT vocoder, test split"),
+                      "melgan_pesq_wb": (1.11, "PESQ-WB, MelGAN, test split")}),
     Notebook("04", "vqvae_voice_conversion", "Voice conversion with a VQ-VAE",
              "the bottleneck in bits per second; vector quantisation; speaker id vs resemblyzer voice; "
              "codes vs phonemes and speakers; every conversion scored against a parallel recording",
              recipe="voicelab.recipes.conversion", needs=("vocoder", "aligner"), quick_minutes=22,
-             results="docs/results/04_conversion.md"),
+             results="docs/results/04_conversion.md",
+             typical={"closer_to_target": (1.0, "share of conversions closer to the target than the source"),
+                      "sim_target": (0.808, "speaker similarity to the target's recording (cosine)"),
+                      "sim_source": (0.571, "speaker similarity to the source recording (cosine)"),
+                      "wer": (0.74, "WER of the conversions (sources through the same vocoder: 0.31)"),
+                      "nmi_phonemes": (0.36, "NMI of the codes with the aligner's phonemes"),
+                      "nmi_speakers": (0.09, "NMI of the codes with the speakers (the voice's leak)")}),
     Notebook("05", "emotional_voice_cloning", "Emotional voice cloning: SpeechSplit, VoiceGAN, CodeGAN",
              "rhythm, content and pitch codes with narrow bottlenecks; an emotion judge; swaps between "
              "parallel renditions; VoiceGAN's new voices; CodeGAN's emotions without a parallel recording",
              recipe="voicelab.recipes.speechsplit", needs=("vocoder",), quick_minutes=20,
-             results="docs/results/05_emotional_cloning.md"),
+             results="docs/results/05_emotional_cloning.md",
+             typical={"judge_accuracy": (0.95, "the judge's accuracy on the real test clips (chance 0.25)"),
+                      "swap_accuracy": (0.79, "judge accuracy, rhythm+pitch swaps from the neutral clip"),
+                      "pitch_swap_accuracy": (0.08, "judge accuracy, pitch-only swaps"),
+                      "swap_wer": (0.91, "WER of the rhythm+pitch swaps (vocoded recordings: 0.07)"),
+                      "codegan_accuracy": (0.83, "judge accuracy, CodeGAN from the neutral clip alone"),
+                      "new_voice_wer_ratio": (1.01, "WER ratio, VoiceGAN's new voices / training voices")}),
 )
 """Every numbered notebook, in number order."""
 
