@@ -236,6 +236,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``voicelab`` command; returns the exit status (1: an error, printed as ``error: ...``)."""
     args = _parser().parse_args(argv)
+    if args.command in ("speak", "convert", "train"):     # these load Keras: without its backend's start-up chatter
+        from voicelab.ui.session import import_keras
+
+        import_keras()
     try:
         return args.run(args)
     except VoicelabError as err:

@@ -3,9 +3,11 @@
 Introduced in ``notebooks/02_tts_cnn_bilstm.ipynb``; every notebook's Setup section uses it.
 
 - :func:`import_keras`: sets ``KERAS_BACKEND`` only if the user has not chosen one, and
-  imports Keras with the C++ start-up messages of its backend (TensorFlow prints its
-  logging and oneDNN notices straight to the process's standard error, twice) kept
-  out of the notebook. A failed import still raises.
+  imports Keras with the C++ messages of its backend kept out of the notebook:
+  TensorFlow's C++ logging (its start-up notices, twice, and "oneDNN supports DT_INT64
+  only on platforms with AVX-512" at a model's first call) goes straight to the
+  process's standard error, below Python. Python's own warnings and errors still show;
+  a failed import still raises. ``VOICELAB_NATIVE_STDERR=1`` keeps the C++ messages.
 - :func:`environment`: Python, voicelab, Keras and its backend, NumPy, matplotlib, and
   the device the backend computes on, in one line.
 
@@ -56,7 +58,31 @@ def import_keras(default_backend: str = "tensorflow"):
         if backend in ("tensorflow", "torch", "jax"):
             importlib.import_module(backend)
         keras = importlib.import_module("keras")
+    if os.environ.get("VOICELAB_NATIVE_STDERR", "") != "1":
+        _native_stderr_to_null()
     return keras
+
+
+def _native_stderr_to_null() -> None:
+    """From now on, what C++ libraries write to file descriptor 2 is dropped; Python's ``sys.stderr`` still shows.
+
+    In a notebook ``sys.stderr`` is the kernel's own stream (not descriptor 2), so it is
+    untouched; in a script it is re-pointed at a copy of the original descriptor first.
+    """
+    try:
+        uses_fd2 = sys.stderr is not None and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):   # the kernel's stream has no descriptor
+        uses_fd2 = False
+    try:
+        if uses_fd2:
+            sys.stderr.flush()
+            sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding,
+                                   errors=sys.stderr.errors)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:      # no real descriptor (an embedded interpreter): nothing to silence
+        pass
 
 
 def device(keras_module) -> str:
