@@ -79,8 +79,9 @@ class Notebook:
         (:func:`voicelab.ui.typical.against_typical`), so its prose needs no frozen numbers.
     quick_minutes : float
         Measured minutes of a ``quick`` run top to bottom on 2 CPU cores, training its own
-        models (the corpus and what it needs already there; the kit's vocoder, trained on
-        its own before notebook 02, takes about 10 of notebook 03's minutes with it).
+        models, with the corpus and what it needs already there (02-05: a fresh
+        ``make run ONLY=03`` then ``ONLY="04 05"`` on 2026-12-07, TensorFlow; notebook 03
+        then loads the kit's vocoder, trained alone before notebook 02 in about 10 more).
     """
 
     number: str
@@ -127,7 +128,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("02", "tts_cnn_bilstm", "Text to speech: a CNN+BiLSTM model",
              "text front-end; an aligner learned in the kit; a CNN+BiLSTM TTS with durations; speaker id vs "
              "cloning from a reference clip; what limits intelligibility; emotions with a variance adaptor",
-             recipe="voicelab.recipes.tts", needs=("vocoder",), quick_minutes=20,
+             recipe="voicelab.recipes.tts", needs=("vocoder",), quick_minutes=12,
              results="docs/results/02_tts.md",
              typical={"wer_ratio": (1.82, "WER ratio, speaker-id model, Griffin-Lim (synthetic / recording)"),
                       "mcd": (7.99, "MCD dB, speaker-id model, Griffin-Lim"),
@@ -142,7 +143,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("03", "melgan_vocoder", "Neural vocoders: MelGAN and the kit's iSTFT vocoder",
              "MelGAN (generator, multi-scale discriminator, feature matching), an ablation, the iSTFT "
              "vocoder; PESQ, STOI, MCD against Griffin-Lim; a listening test; adapting to the TTS's mels",
-             recipe="voicelab.recipes.vocoder", needs=("tts", "aligner"), quick_minutes=15,
+             recipe="voicelab.recipes.vocoder", needs=("tts", "aligner"), quick_minutes=7,
              results="docs/results/03_vocoders.md",
              typical={"istft_pesq_wb": (2.52, "PESQ-WB, iSTFT vocoder (the kit's), test split"),
                       "gl_pesq_wb": (2.43, "PESQ-WB, Griffin-Lim 64 iterations, test split"),
@@ -153,7 +154,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("04", "vqvae_voice_conversion", "Voice conversion with a VQ-VAE",
              "the bottleneck in bits per second; vector quantisation; speaker id vs resemblyzer voice; "
              "codes vs phonemes and speakers; every conversion scored against a parallel recording",
-             recipe="voicelab.recipes.conversion", needs=("vocoder", "aligner"), quick_minutes=22,
+             recipe="voicelab.recipes.conversion", needs=("vocoder", "aligner"), quick_minutes=23,
              results="docs/results/04_conversion.md",
              typical={"closer_to_target": (1.0, "share of conversions closer to the target than the source"),
                       "sim_target": (0.808, "speaker similarity to the target's recording (cosine)"),
@@ -164,7 +165,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("05", "emotional_voice_cloning", "Emotional voice cloning: SpeechSplit, VoiceGAN, CodeGAN",
              "rhythm, content and pitch codes with narrow bottlenecks; an emotion judge; swaps between "
              "parallel renditions; VoiceGAN's new voices; CodeGAN's emotions without a parallel recording",
-             recipe="voicelab.recipes.speechsplit", needs=("vocoder",), quick_minutes=20,
+             recipe="voicelab.recipes.speechsplit", needs=("vocoder",), quick_minutes=21,
              results="docs/results/05_emotional_cloning.md",
              typical={"judge_accuracy": (0.95, "the judge's accuracy on the real test clips (chance 0.25)"),
                       "swap_accuracy": (0.79, "judge accuracy, rhythm+pitch swaps from the neutral clip"),

@@ -25,13 +25,13 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def against_typical(number: str | int, profile: str, *, show: bool = True, **figures) -> str:
+def against_typical(number: str | int, profile: str, *, show: bool = True, **figures) -> str | None:
     """A table of ``figures`` (this run's, by name) next to notebook ``number``'s typical ``quick`` figures.
 
     Every name must be one of the notebook's typical figures (a misspelt name would
     silently compare nothing). In another profile than ``quick`` the table says that the
-    typical figures are a ``quick`` run's. ``show=False`` returns the text without
-    displaying it.
+    typical figures are a ``quick`` run's. It displays the table (and returns nothing,
+    so a cell ending with it shows it once); ``show=False`` returns its text instead.
     """
     entry = registry.notebook(number)
     unknown = sorted(set(figures) - set(entry.typical))
@@ -56,4 +56,5 @@ def against_typical(number: str | int, profile: str, *, show: bool = True, **fig
         foot = "<br>".join(html.escape(line) for line in (note, source) if line)
         display({"text/html": f"<table><tr>{head}</tr>{body}</table><div style='font-size: 85%'>{foot}</div>",
                  "text/plain": text}, raw=True)
+        return None
     return text
