@@ -27,7 +27,6 @@ from voicelab.train import (
     ScaledSchedule,
     TrainingInterrupted,
     load_run,
-    recipe_fields,
     train_or_load,
 )
 from voicelab.train.history import curve
@@ -80,9 +79,6 @@ def test_loading_a_run_for_another_configuration_warns_and_names_the_changes(dat
     assert run.loaded and run.info["epochs"] == 2   # loaded as trained
     with pytest.warns(UserWarning, match="width: 8 -> 16"):
         load_run(tmp_path / "run", config={"recipe": {"width": 16}})
-    with pytest.raises(ParameterError, match="no field 'n_eval'"):
-        recipe_fields(Phase("warmup", 2), leave_out=["n_eval"])
-    assert recipe_fields(Phase("warmup", 2), only=["epochs"]) == {"epochs": 2}
 
 
 def test_interrupted_run_resumes_its_step_counter_and_history(data, tmp_path):

@@ -96,7 +96,7 @@ def is_ready(name: str, profile: str, *, data_dir: str | os.PathLike, seed: int 
     return is_trained(folder(name, profile, data_dir=data_dir, seed=seed))
 
 
-def _load(name: str, what: str, profile: str, data_dir, seed: int, *, model: str, r):
+def _load(name: str, what: str, profile: str, data_dir, *, model: str, r):
     from voicelab.train import is_trained, load_run
 
     where = r.run_folder(model, data_dir)
@@ -141,7 +141,7 @@ def load_vocoder(profile: str, *, data_dir: str | os.PathLike, config: AudioConf
 def load_aligner(profile: str, *, data_dir: str | os.PathLike, seed: int = 0):
     """Notebook 02's aligner of ``profile`` (a :class:`voicelab.train.Run`)."""
     r = _tts_recipe(profile, seed)
-    return _load("aligner", "aligner", profile, data_dir, seed, model="aligner", r=r)
+    return _load("aligner", "aligner", profile, data_dir, model="aligner", r=r)
 
 
 def load_tts(profile: str, voice: str = "speaker", *, data_dir: str | os.PathLike, seed: int = 0,
@@ -153,7 +153,7 @@ def load_tts(profile: str, voice: str = "speaker", *, data_dir: str | os.PathLik
     r = _tts_recipe(profile, seed)
     r = r.emotion_variant() if emotions else r
     what = f"TTS model ({voice} voice{', emotions' if emotions else ''})"
-    run = _load("tts", what, profile, data_dir, seed, model=voice, r=r)
+    run = _load("tts", what, profile, data_dir, model=voice, r=r)
     return run.model, list(run.info["config"]["speakers"]), run
 
 
@@ -162,7 +162,7 @@ def load_vqvae(profile: str, voice: str = "speaker", *, data_dir: str | os.PathL
     from voicelab.recipes import conversion
 
     r = conversion.recipe(profile, seed=seed)
-    return _load("vqvae", f"VQ-VAE ({voice} voice)", profile, data_dir, seed, model=voice, r=r)
+    return _load("vqvae", f"VQ-VAE ({voice} voice)", profile, data_dir, model=voice, r=r)
 
 
 # ---------------------------------------------------------------------- training alone

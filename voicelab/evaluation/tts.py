@@ -109,8 +109,8 @@ def results_table(results: Mapping[str, Mapping[str, float]]) -> list[dict]:
     rows = [{"speaker": s, "n": int(r["n"]), **{k: float(r[k]) for k in RESULT_COLUMNS}}
             for s, r in results.items()]
     # a column with no number at all (no clip long enough to embed) averages to NaN, without a warning
-    mean = {k: round(float(np.nanmean(v)), 6) if np.isfinite(v := np.array([r[k] for r in rows])).any() or
-            np.isinf(v).any() else float("nan") for k in RESULT_COLUMNS}
+    columns = {k: np.array([r[k] for r in rows]) for k in RESULT_COLUMNS}
+    mean = {k: round(float(np.nanmean(v)), 6) if not np.isnan(v).all() else float("nan") for k, v in columns.items()}
     mean["wer_ratio"] = round(mean["wer_synth"] / mean["wer_truth"], 6) if mean["wer_truth"] > 0 else float("inf")
     return rows + [{"speaker": "average", "n": sum(r["n"] for r in rows), **mean}]
 

@@ -120,7 +120,8 @@ class Recipe:
         A field with an abbreviation in ``SHORT`` reads ``<abbreviation><value>``, in the
         order of ``SHORT``; any other change (a nested configuration) adds one short hash of the changed values.
         """
-        base = type(self).for_profile(self.profile).defining_fields(model)
+        default = type(self).for_profile(self.profile)
+        base = default.defining_fields(model)
         mine = self.defining_fields(model)
         parts, unnamed = [], {}
         order = list(self.SHORT)        # the recipe's order of its abbreviations, then the fields' order
@@ -134,7 +135,7 @@ class Recipe:
         if unnamed:
             text = json.dumps({k: _jsonable(v) for k, v in unnamed.items()}, sort_keys=True)
             parts.append("h" + hashlib.sha1(text.encode()).hexdigest()[:6])
-        if self.audio != type(self).for_profile(self.profile).audio:
+        if self.audio != default.audio:
             parts.append("a" + hashlib.sha1(repr(self.audio).encode()).hexdigest()[:6])
         return "-".join(parts)
 

@@ -21,7 +21,7 @@ later notebooks. It owns what every training run needs, once:
   configuration than the one it was trained with (a recipe edited in a notebook, a kit
   update): the warning names each changed value and how to train afresh; a checkpoint
   whose weights no longer fit the model is a ``ParameterError`` saying the same.
-  Recipes pass as ``config`` what makes the model (:func:`recipe_fields`), not what
+  Recipes pass as ``config`` what makes the model (``Recipe.defining_fields``), not what
   only scores or shows it.
 
 Run folder layout::
@@ -333,30 +333,6 @@ def _differences(saved, config, path: str) -> list[str]:
     for key in sorted(saved.keys() & config.keys()):
         changes += _differences(saved[key], config[key], f"{path}.{key}" if path else key)
     return changes
-
-
-def recipe_fields(recipe, *, only: Sequence[str] = (), leave_out: Sequence[str] = ()) -> dict:
-    """The fields of a recipe dataclass that make one model: ``only`` these, or all but ``leave_out``.
-
-    What a recipe passes to :func:`train_or_load` as ``config``, so that a field that only
-    scores the model (test sentences, Griffin-Lim iterations) or makes another model
-    never counts as a change of this one.
-
-    Example
-    -------
-    >>> @dataclasses.dataclass
-    ... class Recipe:
-    ...     epochs: int = 3
-    ...     n_eval: int = 6
-    >>> recipe_fields(Recipe(), leave_out=["n_eval"]), recipe_fields(Recipe(), only=["n_eval"])
-    ({'epochs': 3}, {'n_eval': 6})
-    """
-    names = [f.name for f in dataclasses.fields(recipe)]
-    unknown = sorted((set(only) | set(leave_out)) - set(names))
-    if unknown:
-        raise ParameterError(f"{type(recipe).__name__} has no field {unknown[0]!r}")
-    return {name: getattr(recipe, name) for name in names
-            if (not only or name in only) and name not in leave_out}
 
 
 # ----------------------------------------------------------------------------- helpers
