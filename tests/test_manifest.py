@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -109,3 +110,14 @@ def test_profiles():
     assert check_profile("full") == "full"
     with pytest.raises(ParameterError, match="profile='fast' is not one of smoke, quick, full"):
         pick("fast", smoke=1, quick=2, full=3)
+
+
+def test_meta_and_held_out_splits_round_trip(tmp_path):
+    utt = dataclasses.replace(make_utt(0), split="test_voices", meta={"intent": "call", "slots": {"contact": "anna"}})
+    path = write_manifest([utt, make_utt(1)], tmp_path / "manifest.jsonl")
+    back = read_manifest(path, check_files=False)
+    assert back[0].split == "test_voices" and back[0].meta == {"intent": "call", "slots": {"contact": "anna"}}
+    assert back[1].meta == {} and "meta" not in path.read_text().splitlines()[1]
+    _rewrite(path, lambda rows: rows[0].update(split="test-voices"))
+    with pytest.raises(DatasetError, match="split='test-voices' is not one of"):
+        read_manifest(path, check_files=False)

@@ -31,6 +31,17 @@ from pathlib import Path
 from voicelab.errors import DatasetError
 
 SPLITS = ("train", "valid", "test")
+"""The splits of a corpus. A dataset may add held-out test splits named ``test_<what>``
+(notebook 06: ``test_values``, ``test_phrasings``, ``test_voices``, ``test_noise``)."""
+
+
+def is_split(name: str) -> bool:
+    """``True`` for a split a manifest may use: one of :data:`SPLITS` or ``test_<what>``.
+
+    >>> is_split("valid"), is_split("test_voices"), is_split("dev")
+    (True, True, False)
+    """
+    return name in SPLITS or (name.startswith("test_") and name[5:].isidentifier())
 NEUTRAL = "neutral"
 
 
@@ -65,6 +76,10 @@ class Utterance:
         Words not in cmudict, pronounced by the fallback.
     source : str
         Where the audio came from (``"flite:slt"``, ``"ljspeech"``, ...).
+    meta : dict
+        What a dataset knows beyond these fields, as JSON values: a spoken command's
+        intent, slots and spans, the voice's and the augmentation's parameters
+        (:mod:`voicelab.data.command_dataset`). Empty for the corpus.
     """
 
     id: str
@@ -79,14 +94,18 @@ class Utterance:
     sentence_id: str
     oov: tuple[str, ...] = ()
     source: str = ""
+    meta: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
     def to_json(self) -> str:
         record = dataclasses.asdict(self)
         record["oov"] = list(self.oov)
+        if not self.meta:
+            del record["meta"]
         return json.dumps(record, ensure_ascii=False)
 
 
-REQUIRED = tuple(f.name for f in dataclasses.fields(Utterance) if f.default is dataclasses.MISSING)
+REQUIRED = tuple(f.name for f in dataclasses.fields(Utterance)
+                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 
 
 class Manifest(Sequence[Utterance]):
@@ -230,8 +249,11 @@ def read_manifest(path: str | os.PathLike, *, check_files: bool = True) -> Manif
                 raise DatasetError(
                     f"{where}: duration={record['duration']!r} and sr={record['sr']!r} must be numbers"
                 ) from None
-            if record["split"] not in SPLITS:
-                raise DatasetError(f"{where}: split={record['split']!r} is not one of {', '.join(SPLITS)}")
+            if not is_split(record["split"]):
+                raise DatasetError(f"{where}: split={record['split']!r} is not one of {', '.join(SPLITS)} "
+                                   "or test_<what>")
+            if not isinstance(record.get("meta", {}), dict):
+                raise DatasetError(f"{where}: meta must be a JSON object, got {type(record['meta']).__name__}")
             record["oov"] = tuple(record.get("oov", ()))
             utt = Utterance(**record)
             if check_files:
