@@ -7,10 +7,15 @@
     python -m voicelab convert my_voice.wav --to rms --profile quick --out as_rms.wav
     python -m voicelab train vocoder --profile quick
     python -m voicelab sweep notebooks/02_tts_cnn_bilstm.ipynb --profile smoke -p SEED 0 1 --out outputs/sweep
+    python -m voicelab synth-data --profile quick --size 5000 --out data/commands-quick --workers 2
+    python -m voicelab recognise --profile quick --data-dir data clip1.wav clip2.flac
 
 ``speak`` and ``convert`` use the models notebooks 02 and 04 trained into
 ``DATA_DIR/models`` (:mod:`voicelab.artifacts`); a missing one is an error that says which
-notebook trains it. ``train`` trains the shared models that need only the corpus (the
+notebook trains it. ``synth-data`` makes a spoken-command dataset (notebook 06,
+:mod:`voicelab.recipes.command_data`), on a Dask ``LocalCluster`` or, with ``--scheduler``,
+a real cluster; ``recognise`` answers clips with notebook 06's recogniser, one JSON
+object a line. ``train`` trains the shared models that need only the corpus (the
 registry's ``trainable_alone`` artifacts) without their notebook.
 
 Example
@@ -174,6 +179,39 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if failed == len(rows) else 0
 
 
+def _synth_data(args: argparse.Namespace) -> int:
+    from voicelab.recipes.command_data import build_dataset, dataset_spec
+
+    changes = {name: value for name, value in (("size", args.size), ("seed", args.seed)) if value is not None}
+    spec = dataset_spec(args.profile, **changes)
+    started = time.perf_counter()
+    done_before = (Path(args.out) / "card.md").is_file()
+    manifest = build_dataset(args.out, spec, workers=args.workers, scheduler=args.scheduler,
+                             data_dir=args.data_dir, progress=not args.quiet)
+    if done_before:
+        print(f"{args.out}: already made ({len(manifest)} clips); nothing to do")
+    else:
+        seconds = time.perf_counter() - started
+        print(f"{len(manifest)} clips ({manifest.hours:.2f} h) in {args.out} in {seconds:.0f} s "
+              f"({len(manifest) / seconds:.1f} clips/s); the dataset card: {Path(args.out) / 'card.md'}")
+    return 0
+
+
+def _recognise(args: argparse.Namespace) -> int:
+    import json
+
+    from voicelab.artifacts import load_recogniser
+    from voicelab.recipes import recogniser
+
+    missing = [path for path in args.files if not Path(path).is_file()]
+    if missing:
+        raise ParameterError(f"no such audio file: {', '.join(missing)}")
+    run = load_recogniser(args.profile, args.model, data_dir=args.data_dir)
+    for row in recogniser.recognise(run.model, args.files):
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
 # ---------------------------------------------------------------------- the parser
 def _parser() -> argparse.ArgumentParser:
     from voicelab.registry import ARTIFACTS
@@ -218,6 +256,25 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--retrain", action="store_true", help="train it again even if it is trained")
     train.set_defaults(run=_train)
 
+    synth = commands.add_parser("synth-data", help="make a spoken-command dataset: grammar, voices, noise, "
+                                                   "a manifest and a dataset card (notebook 06)")
+    synth.add_argument("--profile", choices=PROFILES, default="quick", help="sizes (default: quick)")
+    synth.add_argument("--size", type=int, default=None, help="clips (default: the profile's: 48, 5000, 50000)")
+    synth.add_argument("--out", required=True, help="the dataset folder (a finished one is left as it is)")
+    synth.add_argument("--workers", type=int, default=None, help="LocalCluster processes (default: one per core)")
+    synth.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the shards on the Dask cluster at ADDRESS (tcp://host:8786) instead")
+    synth.add_argument("--seed", type=int, default=None, help="sentences, voices and noise (default: 0)")
+    synth.add_argument("--data-dir", default="data", help="where notebook 02's TTS is, to speak with it (default: data)")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.set_defaults(run=_synth_data)
+    recognise = commands.add_parser("recognise", parents=[kit], help="transcript, intent and slots of "
+                                                                     "spoken commands (notebook 06's recogniser)")
+    recognise.add_argument("files", nargs="+", metavar="FILE", help="audio files (any rate soundfile reads)")
+    recognise.add_argument("--model", default="augmented", choices=("augmented", "synthetic", "corpus_voices"),
+                           help="which of notebook 06's recognisers (default: augmented)")
+    recognise.set_defaults(run=_recognise)
+
     sweep = commands.add_parser("sweep", help="run a notebook over a grid of parameters (papermill)")
     sweep.add_argument("notebook", help="the notebook to run")
     sweep.add_argument("-p", "--param", nargs="+", action="append", default=[], metavar=("NAME", "VALUE"),
@@ -236,7 +293,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``voicelab`` command; returns the exit status (1: an error, printed as ``error: ...``)."""
     args = _parser().parse_args(argv)
-    if args.command in ("speak", "convert", "train"):     # these load Keras: without its backend's start-up chatter
+    if args.command in ("speak", "convert", "train", "recognise", "synth-data"):     # these load Keras: without its backend's start-up chatter
         from voicelab.ui.session import import_keras
 
         import_keras()

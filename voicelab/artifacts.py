@@ -84,6 +84,10 @@ def folder(name: str, profile: str, *, data_dir: str | os.PathLike, seed: int = 
         return _tts_recipe(profile, seed).run_folder("aligner", data_dir)
     if name == "tts":
         return _tts_recipe(profile, seed).run_folder("speaker", data_dir)
+    if name == "recogniser":
+        from voicelab.recipes import recogniser
+
+        return recogniser.recipe(profile, seed=seed).run_folder("augmented", data_dir)
     from voicelab.recipes import conversion
 
     return conversion.recipe(profile, seed=seed).run_folder("speaker", data_dir)
@@ -163,6 +167,20 @@ def load_vqvae(profile: str, voice: str = "speaker", *, data_dir: str | os.PathL
 
     r = conversion.recipe(profile, seed=seed)
     return _load("vqvae", f"VQ-VAE ({voice} voice)", profile, data_dir, model=voice, r=r)
+
+
+def load_recogniser(profile: str, which: str = "augmented", *, data_dir: str | os.PathLike, seed: int = 0):
+    """Notebook 06's spoken-command recogniser of ``profile`` (a Run; ``run.model``).
+
+    ``which``: the training set, ``"augmented"`` (synthetic speech with rooms and noise, the
+    default), ``"synthetic"`` (clean synthetic speech) or ``"corpus_voices"``.
+    """
+    from voicelab.recipes import recogniser
+
+    r = recogniser.recipe(profile, seed=seed)
+    if which not in r.MODELS:
+        raise ParameterError(f"which={which!r} is not one of {', '.join(r.MODELS)}")
+    return _load("recogniser", f"recogniser ({which})", profile, data_dir, model=which, r=r)
 
 
 # ---------------------------------------------------------------------- training alone

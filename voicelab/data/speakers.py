@@ -52,6 +52,7 @@ ENGINES = ("flite", "espeak", "derived")
 _PROGRAMS = {"flite": "flite", "espeak": "espeak-ng"}
 _INSTALL = "sudo apt-get install flite espeak-ng"
 _TIMEOUT = 60  # seconds; one sentence takes well under one
+ESPEAK_WORDS_PER_MINUTE = 175  # espeak-ng's default speed, which speak(rate=...) scales
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,8 +271,8 @@ def check_speaker(speaker: Speaker | str) -> Speaker:
     return speaker
 
 
-def _run_engine(speaker: Speaker, text: str, *, sr: int = 16000) -> np.ndarray:
-    """Speak ``text`` with a flite or espeak-ng voice; float32 audio at ``sr``."""
+def _run_engine(speaker: Speaker, text: str, *, sr: int = 16000, rate: float = 1.0) -> np.ndarray:
+    """Speak ``text`` with a flite or espeak-ng voice; float32 audio at ``sr``; ``rate`` > 1 is faster."""
     with tempfile.TemporaryDirectory(prefix="voicelab-tts-") as tmp:
         text_file, wav = Path(tmp) / "text.txt", Path(tmp) / "out.wav"
         # The text goes through a file: no shell, no length limit, and a text that
@@ -279,8 +280,12 @@ def _run_engine(speaker: Speaker, text: str, *, sr: int = 16000) -> np.ndarray:
         text_file.write_text(text + "\n", encoding="utf-8")
         if speaker.engine == "flite":
             cmd = [_program("flite"), "-voice", speaker.voice, "-f", str(text_file), "-o", str(wav)]
+            if rate != 1.0:
+                cmd += ["--setf", f"duration_stretch={1 / rate:.4f}"]
         else:
             cmd = [_program("espeak"), "-v", speaker.voice, "-b", "1", "-w", str(wav), "-f", str(text_file)]
+            if rate != 1.0:
+                cmd += ["-s", str(round(ESPEAK_WORDS_PER_MINUTE * rate))]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -317,8 +322,11 @@ def warp_voice(analysis: WorldAnalysis, *, alpha: float, f0_scale: float) -> Wor
     return analysis.replace(f0=analysis.f0 * f0_scale, sp=sp, ap=ap)
 
 
-def speak(speaker: Speaker | str, text: str, *, sr: int = 16000) -> np.ndarray:
+def speak(speaker: Speaker | str, text: str, *, sr: int = 16000, rate: float = 1.0) -> np.ndarray:
     """Speak ``text`` with ``speaker``; float32 mono ``[samples]`` at ``sr``.
+
+    ``rate`` > 1 speaks faster (flite's ``duration_stretch``, espeak-ng's words per
+    minute), in [0.5, 2].
 
     flite and espeak-ng are run as programs (no shell; a temporary folder); a derived
     speaker is its base voice warped by :func:`warp_voice`. The engines read the text as
@@ -336,9 +344,11 @@ def speak(speaker: Speaker | str, text: str, *, sr: int = 16000) -> np.ndarray:
     >>> y = speak("slt_vtl0.9", "Call Anna.")      # doctest: +SKIP
     """
     speaker = get_speaker(speaker)
+    if not 0.5 <= rate <= 2:
+        raise ParameterError(f"rate={rate} must be in [0.5, 2]")
     if speaker.engine == "derived":
-        return derive(speak(speaker.voice, text, sr=sr), sr=sr, speaker=speaker)[0]
-    return _run_engine(speaker, text, sr=sr)
+        return derive(speak(speaker.voice, text, sr=sr, rate=rate), sr=sr, speaker=speaker)[0]
+    return _run_engine(speaker, text, sr=sr, rate=rate)
 
 
 def derive(y: np.ndarray, *, sr: int, speaker: Speaker) -> tuple[np.ndarray, WorldAnalysis]:

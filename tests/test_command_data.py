@@ -1,0 +1,109 @@
+"""Spoken-command datasets (voicelab.recipes.command_data): Dask shards, resume, identity, bad inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from voicelab.data.commands import CommandGrammar
+from voicelab.data.manifest import read_manifest
+from voicelab.errors import ParameterError
+from voicelab.recipes.command_data import build_dataset, dataset_spec
+
+SPEC = dict(kit_tts=False)      # smoke: 48 clips in shards of 16
+
+
+def digest(folder: Path) -> str:
+    """Every audio file and the manifest, bytes and names."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.flac")) + [folder / "manifest.jsonl"]:
+        h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory):
+    out = tmp_path_factory.mktemp("one") / "d"
+    build_dataset(out, dataset_spec("smoke", **SPEC), workers=1, progress=False)
+    return out
+
+
+def test_dataset_rows_match_their_files_and_labels(one_worker):
+    manifest = read_manifest(one_worker / "manifest.jsonl")        # checks that every file exists
+    assert len(manifest) == 48 and len({u.id for u in manifest}) == 48
+    for utt in manifest:
+        for name, start, end in utt.meta["spans"]:
+            assert utt.text[start:end] == utt.meta["slots"][name]
+        assert (one_worker / utt.meta["clean_path"]).is_file()
+        assert utt.path != utt.meta["clean_path"] or not utt.meta["augmentation"].get("room")
+    assert {u.split for u in manifest} >= {"train", "test_voices", "test_noise"}
+    held = {u.meta["engine"] for u in manifest.filter(split="test_voices")}
+    assert held <= {"espeak-klatt", "espeak-unseen-accent", "world"}
+    assert all(u.meta["augmentation"]["noise"] in ("brown", "blue") for u in manifest.filter(split="test_noise"))
+    card = (one_worker / "card.md").read_text()
+    assert "## Audit of the augmentation's randomness: PASSED" in card and "## Coverage" in card
+
+
+def test_same_dataset_from_one_worker_and_a_two_worker_cluster(one_worker, tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        build_dataset(tmp_path / "d", dataset_spec("smoke", **SPEC), scheduler=cluster.scheduler_address,
+                      progress=False)
+    assert digest(tmp_path / "d") == digest(one_worker)
+
+
+def test_a_finished_folder_is_left_alone(one_worker):
+    before = {p: p.stat().st_mtime_ns for p in one_worker.rglob("*") if p.is_file()}
+    build_dataset(one_worker, dataset_spec("smoke", **SPEC), workers=1, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in one_worker.rglob("*") if p.is_file()} == before
+
+
+def test_a_killed_run_resumes_without_redoing_finished_shards(one_worker, tmp_path):
+    out = tmp_path / "d"
+    cmd = [sys.executable, "-m", "voicelab", "synth-data", "--profile", "smoke", "--out", str(out),
+           "--workers", "1", "--quiet", "--data-dir", str(tmp_path / "no-models")]   # no TTS: system voices
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = out / "shards" / "0000.jsonl"
+    deadline = time.monotonic() + 120
+    while not first.is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)                               # kill -9, the workers too
+    proc.wait()
+    assert first.is_file(), proc.stderr.read().decode()[-2000:]
+    assert not (out / "manifest.jsonl").is_file()
+    finished = first.stat().st_mtime_ns
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert first.stat().st_mtime_ns == finished                         # not redone
+    assert digest(out) == digest(one_worker)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(size=0), "size=0 must be a positive number of clips"),
+    (dict(size=-5), "size=-5 must be a positive number of clips"),
+    (dict(shard_size=0), "shard_size=0 must be a positive integer"),
+    (dict(seed=-1), "seed=-1 must be a non-negative integer"),
+])
+def test_bad_sizes_are_refused(changes, message):
+    with pytest.raises(ParameterError, match=message):
+        dataset_spec("smoke", **changes)
+
+
+def test_bad_output_and_bad_grammars_leave_nothing(tmp_path):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(ParameterError, match="is a file: give a folder"):
+        build_dataset(a_file, dataset_spec("smoke", **SPEC), progress=False)
+    with pytest.raises(ParameterError, match="unknown slot"):
+        CommandGrammar.from_rules({"call": 1.0}, {"call": [(1.0, "call {contakt}")]}, {"contact": ("anna",)})
+    with pytest.raises(ParameterError, match="zero"):
+        CommandGrammar.from_rules({"call": 0.0}, {"call": [(1.0, "call {contact}")]}, {"contact": ("anna",)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]

@@ -1,0 +1,95 @@
+"""The pocketsphinx baseline of notebook 06: open vocabulary, or held to the command grammar.
+
+:func:`transcribe_sphinx` decodes a clip with pocketsphinx's default US-English model
+(it ships in the wheel): with its general language model, or, given a JSGF grammar
+(:func:`voicelab.data.commands.to_jsgf`), searching only the sentences the grammar
+accepts. A grammar word missing from pocketsphinx's dictionary is added with the kit's
+pronunciation (:func:`voicelab.text.to_phonemes`, stress removed). One decoder per
+grammar is built per process and kept.
+
+Introduced in ``notebooks/06_spoken_command_data.ipynb``.
+
+Example
+-------
+>>> from voicelab.data.commands import default_grammar, to_jsgf
+>>> from voicelab.data.speakers import speak
+>>> y = speak("slt", "turn on the lights in the kitchen")          # doctest: +SKIP
+>>> transcribe_sphinx(y, sr=16000, jsgf=to_jsgf(default_grammar()))  # doctest: +SKIP
+'turn on the lights in the kitchen'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+
+from voicelab.errors import ParameterError
+from voicelab.evaluation.metrics import _check_audio, _decode, _to_judge_rate
+from voicelab.text import PUNCTUATION, WORD_BOUNDARY, to_phonemes
+
+SEARCH = "commands"
+
+
+def jsgf_words(jsgf: str) -> list[str]:
+    """The words of a JSGF grammar's rules (rule names, header and operators left out).
+
+    >>> jsgf_words("#JSGF V1.0;\\ngrammar g;\\npublic <a> = call <b> | ring <b>;\\n<b> = anna;")
+    ['anna', 'call', 'ring']
+    """
+    words = set()
+    for statement in re.sub(r"(?m)^\s*#.*$", "", jsgf).split(";"):
+        if "=" not in statement:   # grammar name, imports
+            continue
+        body = re.sub(r"<[^>]*>|/[^/]*/|\{[^}]*\}", " ", statement.split("=", 1)[1])
+        words.update(w for w in re.split(r"[\s|()\[\]*+]+", body) if w)
+    return sorted(words)
+
+
+def _pronunciation(word: str) -> str:
+    phones = [p.rstrip("012") for p in to_phonemes(word)[0] if p not in PUNCTUATION and p != WORD_BOUNDARY]
+    return " ".join(phones)
+
+
+@functools.lru_cache(maxsize=4)
+def _decoder(jsgf: str | None):
+    from pocketsphinx import Decoder
+
+    decoder = Decoder(samprate=16000, loglevel="FATAL")
+    if jsgf is not None:
+        for word in jsgf_words(jsgf):
+            if decoder.lookup_word(word) is None:
+                decoder.add_word(word, _pronunciation(word), True)
+        decoder.add_jsgf_string(SEARCH, jsgf)
+        decoder.activate_search(SEARCH)
+    return decoder
+
+
+def transcribe_sphinx(audio: np.ndarray, *, sr: int, jsgf: str | None = None) -> str:
+    """pocketsphinx's transcript of ``audio`` (float32 mono, resampled to 16 kHz).
+
+    Parameters
+    ----------
+    audio : np.ndarray
+        ``[samples]`` in [-1, 1].
+    sr : int
+        Its sample rate in Hz.
+    jsgf : str, optional
+        A JSGF grammar whose public rule the transcript must match; ``None`` decodes with
+        the default language model (any English words).
+
+    Returns
+    -------
+    str
+        Lower-case words; ``""`` when nothing was recognised.
+    """
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ParameterError(f"sr={sr!r} must be a positive sample rate in Hz")
+    y = _to_judge_rate(_check_audio(audio, "audio"), int(sr))
+    pcm = (np.clip(y, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    try:
+        decoder = _decoder(jsgf)
+    except RuntimeError as e:
+        raise ParameterError(f"pocketsphinx rejects the grammar ({e}): {jsgf[:200]!r}") from e
+    return " ".join(_decode(decoder, pcm).split())

@@ -1,0 +1,451 @@
+"""Spoken-command datasets of any size: sentences, voices, noise, shards on Dask, a card.
+
+Introduced in ``notebooks/06_spoken_command_data.ipynb``; ``python -m voicelab synth-data``
+and ``benchmarks/synthetic_data.py`` call the same :func:`build_dataset`.
+
+How a dataset is made, in order:
+
+1. **sentences**: the command grammar's coverage-designed plan
+   (:func:`voicelab.data.commands.plan`), each with its split;
+2. **voices**: each clip's voice drawn from its own seed (:mod:`voicelab.data.command_voices`;
+   the ``test_voices`` split from the held-out voices and engines);
+3. **augmentation**: each clip's room, noise, gain and band limits drawn from its own seed,
+   derived from its id (:func:`voicelab.data.augment.sample_augmentation`; the
+   ``test_noise`` split from the held-out noise and rooms), babble made from the
+   dataset's own training clips;
+4. **shards** of about a hundred clips rendered on Dask distributed (a ``LocalCluster`` of
+   ``workers`` single-threaded processes, or the cluster at ``scheduler``): each shard writes
+   its audio, then its rows to ``shards/NNNN.jsonl`` atomically, so a killed run resumes
+   with the shards that are not there, and the dataset is the same bit for bit whatever
+   the number of workers (every clip depends on its own seed only);
+5. the **manifest** (``manifest.jsonl``, the kit's format with the command in ``meta``),
+   the coverage report, the audit of the augmentation's randomness, and a **dataset
+   card** (``card.md``, after Gebru et al.'s "Datasheets for Datasets").
+
+Layout of a dataset folder::
+
+    DIR/spec.json        what was asked (a rerun with another spec is refused)
+    DIR/clean/NNNN/*.flac, DIR/noisy/NNNN/*.flac     16 kHz, 16-bit FLAC
+    DIR/babble/*.flac    the babble bank: clean training clips of the dataset
+    DIR/shards/NNNN.jsonl   a finished shard's rows
+    DIR/manifest.jsonl, DIR/card.md, DIR/figures/*.png    when every shard is done
+
+Example
+-------
+>>> s = dataset_spec("quick")
+>>> s.size, s.shard_size, s.k
+(5000, 100, 3)
+>>> dataset_spec("smoke", size=0)
+Traceback (most recent call last):
+...
+voicelab.errors.ParameterError: size=0 must be a positive number of clips
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from voicelab.data.augment import AugmentationSpec, BabbleBank, apply_augmentation, sample_augmentation
+from voicelab.data.command_voices import Voice, VoicePool, render, voice_pool
+from voicelab.data.commands import Command, CommandGrammar, default_grammar, min_size_for, plan
+from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
+from voicelab.errors import DatasetError, ParameterError
+from voicelab.profiles import check_profile, default_workers, pick
+from voicelab.text import to_phonemes
+
+SR = 16000
+BABBLE_SPLIT = "train"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DatasetSpec:
+    """What a command dataset is made of (the dataset's recipe).
+
+    Attributes
+    ----------
+    profile : str
+        Sizes; the kit's TTS of this profile speaks the ``kit-tts`` voices.
+    size : int
+        Clips, every split together.
+    seed : int
+        Sentences, voices and augmentation all derive from it.
+    k : int
+        Coverage: every (intent, training slot value) pair at least ``k`` times in training.
+    shard_size : int
+        Clips per shard (a task on a Dask worker, a unit of resume).
+    babble_clips : int
+        Training clips whose clean audio makes the babble bank.
+    n_world : int
+        WORLD-derived training voices.
+    kit_tts : bool or None
+        Speak some sentences with notebook 02's TTS: ``None`` where it is trained.
+    engines : tuple of str
+        Keep only these training engines (``("kit-tts",)``); empty: every engine there is.
+    augmentation : AugmentationSpec
+        The declared distributions of every augmentation parameter.
+    """
+
+    profile: str
+    size: int
+    seed: int = 0
+    k: int
+    shard_size: int
+    babble_clips: int
+    n_world: int = 8
+    kit_tts: bool | None = None
+    engines: tuple[str, ...] = ()
+    augmentation: AugmentationSpec = AugmentationSpec()
+
+    def __post_init__(self) -> None:
+        check_profile(self.profile)
+        for name in ("size", "shard_size", "babble_clips", "k", "n_world"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name}={value!r} must be a positive "
+                                     f"{'number of clips' if name == 'size' else 'integer'}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ParameterError(f"seed={self.seed!r} must be a non-negative integer")
+
+    def to_json(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["augmentation"] = dataclasses.asdict(self.augmentation)
+        return json.loads(json.dumps(out))
+
+
+def dataset_spec(profile: str, **changes) -> DatasetSpec:
+    """The dataset of ``profile``: ``smoke`` 48 clips, ``quick`` 5,000, ``full`` 50,000."""
+    fields = dict(profile=profile,
+                  size=pick(profile, smoke=48, quick=5000, full=50000),
+                  k=pick(profile, smoke=1, quick=3, full=10),
+                  shard_size=pick(profile, smoke=16, quick=100, full=100),
+                  babble_clips=pick(profile, smoke=8, quick=64, full=200),
+                  n_world=pick(profile, smoke=2, quick=8, full=16))
+    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(DatasetSpec)})
+    if unknown:
+        raise ParameterError(f"DatasetSpec has no field {unknown[0]!r}")
+    return DatasetSpec(**{**fields, **changes})
+
+
+# --------------------------------------------------------------------- the plan
+@dataclasses.dataclass(frozen=True)
+class ClipPlan:
+    """One clip to make: its sentence, split, voice and augmentation."""
+
+    id: str
+    command: Command
+    split: str
+    voice: Voice
+    augmentation: dict
+    shard: int
+
+
+def clip_rng(seed: int, clip_id: str, what: str) -> np.random.Generator:
+    """A generator for one clip and one purpose, from ``seed`` and the clip's id only."""
+    digest = hashlib.sha256(f"{seed}/{clip_id}/{what}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def labels_of(clip: ClipPlan) -> dict:
+    """What the audit checks the augmentation against."""
+    slots = clip.command.to_meta()["slots"]
+    return {"intent": clip.command.intent, "slot_value": next(iter(slots.values()), "none"),
+            "voice": clip.voice.name, "engine": clip.voice.engine, "emotion": clip.voice.emotion}
+
+
+def make_plan(spec: DatasetSpec, *, grammar: CommandGrammar | None = None, pool: VoicePool | None = None,
+              babble: BabbleBank | None = None) -> list[ClipPlan]:
+    """Every clip of the dataset, decided before any audio is made (deterministic from ``spec.seed``)."""
+    grammar = grammar or default_grammar()
+    pool = pool or voice_pool(seed=spec.seed, n_world=spec.n_world)
+    held_noise = spec.augmentation.held_out()
+    clips = []
+    k = spec.k if spec.size >= min_size_for(grammar, spec.k) else None   # smoke: too few clips for any design
+    for i, (command, split) in enumerate(plan(grammar, spec.size, seed=spec.seed, k=k)):
+        clip_id = f"c{i:06d}"
+        voice = pool.draw(clip_rng(spec.seed, clip_id, "voice"), held_out=split == "test_voices")
+        clip = ClipPlan(clip_id, command, split, voice, {}, i // spec.shard_size)
+        if babble is not None:
+            aug = held_noise if split == "test_noise" else spec.augmentation
+            params = sample_augmentation(clip_id, seed=spec.seed, spec=aug, labels=labels_of(clip), bank=babble)
+            clip = dataclasses.replace(clip, augmentation=params)
+        clips.append(clip)
+    return clips
+
+
+# --------------------------------------------------------------------- one shard
+@dataclasses.dataclass(frozen=True)
+class ShardJob:
+    """What a Dask worker needs to render one shard (all picklable)."""
+
+    index: int
+    out: str
+    clips: tuple[ClipPlan, ...]
+    babble: BabbleBank | None
+    kit: tuple[str, str] | None      # (profile, data_dir) of the kit's TTS, if it speaks
+
+
+def shard_path(out: Path, index: int) -> Path:
+    return out / "shards" / f"{index:04d}.jsonl"
+
+
+def _write_flac(path: Path, y: np.ndarray) -> None:
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    sf.write(tmp, np.clip(y, -1, 1), SR, subtype="PCM_16", format="FLAC")
+    os.replace(tmp, path)
+
+
+def _peak_normalise(y: np.ndarray, peak: float = 0.9) -> np.ndarray:
+    top = float(np.max(np.abs(y))) if len(y) else 0.0
+    return (y * (peak / top)).astype(np.float32) if top > 0 else y.astype(np.float32)
+
+
+def clean_audio(clip: ClipPlan, *, kit: tuple[str, str] | None = None) -> np.ndarray:
+    """The clip's sentence in its voice, peak-normalised, before augmentation."""
+    speaker = kit_speaker(*kit) if kit else None
+    return _peak_normalise(render(clip.voice, clip.command.text, sr=SR, kit=speaker))
+
+
+def render_shard(job: ShardJob) -> list[dict]:
+    """Render one shard's clips, write their audio, then its rows (atomically); return the rows."""
+    out = Path(job.out)
+    rows = []
+    for clip in job.clips:
+        y = clean_audio(clip, kit=job.kit)
+        clean = f"clean/{job.index:04d}/{clip.id}.flac"
+        _write_flac(out / clean, y)
+        path, augmentation = clean, dict(clip.augmentation)
+        if is_augmented(augmentation):
+            noisy, info = apply_augmentation(y, augmentation, sr=SR, babble=job.babble, return_info=True)
+            path = f"noisy/{job.index:04d}/{clip.id}.flac"
+            _write_flac(out / path, noisy)
+            augmentation["peak_scale"] = round(float(info["peak_scale"]), 6)
+        meta = {**clip.command.to_meta(), "engine": clip.voice.engine, "voice": clip.voice.name,
+                "voice_params": clip.voice.params(), "clean_path": clean, "augmentation": augmentation}
+        rows.append(Utterance(id=clip.id, path=path, speaker=clip.voice.name, emotion=clip.voice.emotion,
+                              text=clip.command.text, phonemes=_phonemes(clip.command.text)[0],
+                              oov=_phonemes(clip.command.text)[1],
+                              duration=round(len(y) / SR, 4), sr=SR, split=clip.split,
+                              sentence_id=clip.command.template + ":" + clip.command.text,
+                              source=clip.voice.params()["source"], meta=meta).to_json())
+    target = shard_path(out, job.index)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, target)
+    return rows
+
+
+def is_augmented(params: dict) -> bool:
+    """Whether any factor (noise, room, gain, band limit) is applied to a clip."""
+    return bool(params) and (params.get("noise", "none") != "none" or bool(params.get("room"))
+                             or params.get("gain_db") is not None or params.get("band_low") is not None)
+
+
+_PHONEMES: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def _phonemes(text: str) -> tuple[str, tuple[str, ...]]:
+    """The manifest's phonemes and out-of-vocabulary words of ``text`` (cached: sentences repeat)."""
+    if text not in _PHONEMES:
+        phonemes, oov = to_phonemes(text)
+        _PHONEMES[text] = " ".join(phonemes), tuple(oov)
+    return _PHONEMES[text]
+
+
+_KIT: dict[tuple[str, str], Callable] = {}
+
+
+def kit_speaker(profile: str, data_dir: str) -> Callable[[Voice, str, int], np.ndarray]:
+    """``(voice, text, sr) -> audio`` through notebook 02's TTS and the kit's vocoder (loaded once a process)."""
+    if (profile, data_dir) not in _KIT:
+        import librosa
+
+        from voicelab.artifacts import load_tts, load_vocoder
+        from voicelab.synthesis import synthesize
+
+        models = {}
+
+        def model(emotional: bool):
+            if emotional not in models:
+                m, speakers, run = load_tts(profile, data_dir=data_dir, emotions=emotional)
+                models[emotional] = (m, speakers, list(run.info["config"].get("emotions") or []))
+            return models[emotional]
+
+        vocoder = load_vocoder(profile, data_dir=data_dir, quiet=True, adapted=True)
+
+        def speak(voice: Voice, text: str, sr: int) -> np.ndarray:
+            emotional = voice.emotion != "neutral"
+            m, speakers, emotions = model(emotional)
+            y, _, _ = synthesize(m, text, voice=voice.tts_speaker, speakers=speakers, config=m.audio_config,
+                                 speed=voice.rate, vocoder=vocoder, emotion=voice.emotion if emotional else None,
+                                 emotions=emotions or None)
+            return librosa.resample(np.asarray(y, np.float32), orig_sr=m.audio_config.sr, target_sr=sr)
+
+        _KIT[(profile, data_dir)] = speak
+    return _KIT[(profile, data_dir)]
+
+
+# --------------------------------------------------------------------- the whole dataset
+def _tts_voices(spec: DatasetSpec, data_dir: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """The kit's TTS speakers and emotions, where notebook 02 trained them (``spec.kit_tts``)."""
+    if spec.kit_tts is False:
+        return [], []
+    from voicelab.recipes import tts
+    from voicelab.train import is_trained
+
+    r = tts.recipe(spec.profile)
+    folder, emotional = r.run_folder("speaker", data_dir), r.emotion_variant().run_folder("speaker", data_dir)
+    if not is_trained(folder):
+        if spec.kit_tts:
+            from voicelab.artifacts import how_to_make
+            raise ParameterError(f"kit_tts=True but no TTS model in {folder}: {how_to_make('tts', spec.profile)}")
+        return [], []
+    speakers = json.loads((folder / "run.json").read_text())["config"]["speakers"]
+    emotions = json.loads((emotional / "run.json").read_text())["config"]["emotions"] if is_trained(emotional) else []
+    return list(speakers), list(emotions)
+
+
+def check_output(out: str | os.PathLike, spec: DatasetSpec) -> Path:
+    """``out`` as a folder that is free for ``spec``, or a clear error (nothing is written)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {out} is a file: give a folder for the dataset")
+    saved = out / "spec.json"
+    if saved.is_file() and json.loads(saved.read_text()) != spec.to_json():
+        raise ParameterError(f"{out} holds a dataset made with another spec ({saved}): "
+                             "choose another folder, or delete this one to remake it")
+    if out.is_dir() and not saved.is_file() and any(out.iterdir()):
+        raise ParameterError(f"{out} is a folder that is not empty and holds no dataset: choose another folder")
+    return out
+
+
+def _cluster(workers: int, scheduler: str | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                      "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "VOICELAB_WORKERS")}
+    env = {**threads, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR, env=env)
+    return Client(cluster), cluster
+
+
+def _babble_bank(out: Path, clips: Sequence[ClipPlan], n: int, kit) -> BabbleBank:
+    """The first ``n`` training clips, clean, saved in ``out/babble`` and read back from there."""
+    import soundfile as sf
+
+    chosen = [c for c in clips if c.split == BABBLE_SPLIT][:n]
+    audio = []
+    for clip in chosen:
+        path = out / "babble" / f"{clip.id}.flac"
+        if not path.is_file():
+            _write_flac(path, clean_audio(clip, kit=kit))
+        audio.append((clip.id, sf.read(path, dtype="float32")[0]))
+    return BabbleBank(audio)
+
+
+def build_dataset(out: str | os.PathLike, spec: DatasetSpec, *, workers: int | None = None,
+                  scheduler: str | None = None, data_dir: str | os.PathLike = "data",
+                  grammar: CommandGrammar | None = None, progress: bool = True,
+                  report: bool = True) -> Manifest:
+    """Make (or finish, or open) the dataset of ``spec`` in ``out``; its manifest.
+
+    Parameters
+    ----------
+    out : path
+        The dataset folder (layout in the module docstring). A finished one is opened and
+        nothing is made; an unfinished one is finished (its done shards are kept).
+    spec : DatasetSpec
+    workers : int, optional
+        Processes of the ``LocalCluster`` (default :func:`voicelab.profiles.default_workers`).
+    scheduler : str, optional
+        A Dask scheduler's address (``tcp://host:8786``): the shards run on that cluster,
+        whose workers must see ``out`` and have voicelab installed.
+    data_dir : path
+        Where the kit's trained models are (notebook 02's TTS speaks where it is trained).
+    grammar : CommandGrammar, optional
+        Default :func:`voicelab.data.commands.default_grammar`.
+    report : bool
+        Write the coverage report, the audit and the card (``card.md``, ``figures/``).
+
+    Raises
+    ------
+    ParameterError
+        ``out`` is a file, a non-empty folder without a dataset, or a dataset of another
+        spec; a bad grammar. Nothing is written then.
+    """
+    out = check_output(out, spec)
+    grammar = grammar or default_grammar()
+    speakers, emotions = _tts_voices(spec, data_dir)
+    pool = voice_pool(seed=spec.seed, n_world=spec.n_world, tts_speakers=speakers, tts_emotions=emotions)
+    if spec.engines:
+        pool = pool.only(spec.engines)
+    clips = make_plan(spec, grammar=grammar, pool=pool)          # checks the grammar before anything is written
+    if (out / "manifest.jsonl").is_file() and (out / "card.md").is_file():
+        return read_manifest(out / "manifest.jsonl")
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "spec.json", spec.to_json())
+    kit = (spec.profile, str(Path(data_dir).resolve())) if speakers else None
+    babble = _babble_bank(out, clips, spec.babble_clips, kit)
+    clips = make_plan(spec, grammar=grammar, pool=pool, babble=babble)
+    shards: dict[int, list[ClipPlan]] = {}
+    for clip in clips:
+        shards.setdefault(clip.shard, []).append(clip)
+    jobs = [ShardJob(i, str(out.resolve()), tuple(c), babble, kit) for i, c in shards.items()
+            if not shard_path(out, i).is_file()]
+    if jobs:
+        run_shards(jobs, workers=workers or default_workers(), scheduler=scheduler, progress=progress,
+                   done=len(shards) - len(jobs), total=len(shards))
+    rows = [line for i in sorted(shards) for line in shard_path(out, i).read_text(encoding="utf-8").splitlines()]
+    ids = [json.loads(r)["id"] for r in rows]
+    if len(set(ids)) != len(ids) or len(ids) != len(clips):
+        raise DatasetError(f"{out}/shards: {len(ids)} rows for {len(clips)} clips ({len(ids) - len(set(ids))} "
+                           "duplicate ids): delete the shards folder to remake them")
+    tmp = out / "manifest.jsonl.part"
+    tmp.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, out / "manifest.jsonl")
+    manifest = read_manifest(out / "manifest.jsonl")
+    if report:
+        from voicelab.recipes.dataset_card import write_card
+
+        write_card(out, manifest, spec, grammar=grammar, pool=pool)
+    return manifest
+
+
+def run_shards(jobs: Sequence[ShardJob], *, workers: int, scheduler: str | None, progress: bool = True,
+               done: int = 0, total: int | None = None) -> None:
+    """Render ``jobs`` on Dask (a progress bar counts shards); the first failure is raised."""
+    from dask.distributed import as_completed
+    from tqdm.auto import tqdm
+
+    client, cluster = _cluster(workers, scheduler)
+    try:
+        futures = client.map(render_shard, list(jobs), pure=False)
+        with tqdm(total=total or len(jobs), initial=done, unit="shard", disable=not progress,
+                  desc=f"clips in shards of {len(jobs[0].clips)}") as bar:
+            for future in as_completed(futures):
+                future.result()
+                bar.update(1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _write_json(path: Path, value) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
