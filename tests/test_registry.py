@@ -53,7 +53,10 @@ def test_every_need_is_an_artifact_taught_by_an_earlier_or_trainable_notebook():
 def test_run_order_makes_what_each_notebook_needs_first():
     assert [s.name for s in registry.run_order()] == [
         "01_audio_features", "train vocoder", "02_tts_cnn_bilstm", "03_melgan_vocoder",
-        "04_vqvae_voice_conversion", "05_emotional_voice_cloning"]
+        "04_vqvae_voice_conversion", "05_emotional_voice_cloning", "06_spoken_command_data"]
+    # notebook 06 alone needs notebook 02's TTS, and through it the kit's vocoder
+    assert [s.name for s in registry.run_order(["06"])] == [
+        "train vocoder", "02_tts_cnn_bilstm", "06_spoken_command_data"]
     # one notebook: what it needs and is not trained yet comes first, nothing else
     assert [s.name for s in registry.run_order(["03"])] == ["train vocoder", "02_tts_cnn_bilstm", "03_melgan_vocoder"]
     everything = lambda name: True  # noqa: E731

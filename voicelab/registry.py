@@ -111,6 +111,8 @@ ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
              trainable_alone=True),
     Artifact("tts", "the CNN+BiLSTM TTS model with a speaker id", "02"),
     Artifact("vqvae", "the VQ-VAE voice converter with a speaker id", "04"),
+    Artifact("recogniser", "the spoken-command recogniser (CTC transcript, intent head), trained on synthetic "
+                           "speech with augmentation", "06"),
 )}
 """The shared artifacts, by name."""
 
@@ -173,6 +175,11 @@ NOTEBOOKS: tuple[Notebook, ...] = (
                       "swap_wer": (0.91, "WER of the rhythm+pitch swaps (vocoded recordings: 0.07)"),
                       "codegan_accuracy": (0.83, "judge accuracy, CodeGAN from the neutral clip alone"),
                       "new_voice_wer_ratio": (1.01, "WER ratio, VoiceGAN's new voices / training voices")}),
+    Notebook("06", "spoken_command_data", "Spoken-command datasets of any size, and a recogniser",
+             "a grammar with designed coverage and four held-out splits; many voices; rooms and noise with an "
+             "audit of their randomness; shards on Dask; a CTC recogniser that proves the data is worth having",
+             recipe="voicelab.recipes.recogniser", needs=("tts", "vocoder"), quick_minutes=30,
+             results="docs/results/06_command_data.md"),
 )
 """Every numbered notebook, in number order."""
 
@@ -222,7 +229,7 @@ def run_order(numbers: Iterable[str | int] | None = None, *,
     -------
     >>> [s.name for s in run_order()]
     ['01_audio_features', 'train vocoder', '02_tts_cnn_bilstm', '03_melgan_vocoder', \
-'04_vqvae_voice_conversion', '05_emotional_voice_cloning']
+'04_vqvae_voice_conversion', '05_emotional_voice_cloning', '06_spoken_command_data']
     >>> [s.name for s in run_order(["04"], ready=lambda name: name == "vocoder")]
     ['train aligner', '04_vqvae_voice_conversion']
     """

@@ -93,3 +93,44 @@ def transcribe_sphinx(audio: np.ndarray, *, sr: int, jsgf: str | None = None) ->
     except RuntimeError as e:
         raise ParameterError(f"pocketsphinx rejects the grammar ({e}): {jsgf[:200]!r}") from e
     return " ".join(_decode(decoder, pcm).split())
+
+
+def _transcribe_files(paths: list[str], jsgf: str | None) -> list[str]:
+    from voicelab.dsp.audio import load
+
+    return [transcribe_sphinx(load(p, sr=16000), sr=16000, jsgf=jsgf) for p in paths]
+
+
+def evaluate_sphinx(clips, *, root, jsgf: str | None = None, grammar=None, workers: int = 1) -> dict:
+    """Score pocketsphinx on ``clips`` (manifest rows of a command dataset) as the recogniser is scored.
+
+    The transcript is pocketsphinx's (open vocabulary, or held to ``jsgf``); the intent and
+    the slots are what the grammar's parser (:func:`voicelab.data.commands.parse`) reads in
+    it, since pocketsphinx has no intent of its own. Returns ``{"intent_accuracy",
+    "slot_f1", "wer", "n", "texts"}``; ``workers`` processes decode in parallel.
+    """
+    from pathlib import Path
+
+    from joblib import Parallel, delayed
+
+    from voicelab.data.commands import default_grammar, parse
+    from voicelab.evaluation.metrics import word_error_rate
+
+    grammar = grammar or default_grammar()
+    clips = list(clips)
+    if not clips:
+        raise ParameterError("no clips to score")
+    paths = [str(Path(root) / u.path) for u in clips]
+    chunks = [paths[i::workers] for i in range(workers)]
+    done = Parallel(n_jobs=workers)(delayed(_transcribe_files)(chunk, jsgf) for chunk in chunks)
+    texts = [None] * len(paths)
+    for i, chunk in enumerate(done):
+        texts[i::workers] = chunk
+    right = hits = guessed = wanted = 0
+    for u, text in zip(clips, texts):
+        intent, slots = parse(text, grammar) if text else (None, {})
+        right += intent == u.meta["intent"]
+        guess, truth = set(slots.items()), set(u.meta["slots"].items())
+        hits, guessed, wanted = hits + len(guess & truth), guessed + len(guess), wanted + len(truth)
+    return {"intent_accuracy": right / len(clips), "slot_f1": 2 * hits / (guessed + wanted) if guessed + wanted else 1.0,
+            "wer": word_error_rate([u.text for u in clips], texts), "n": len(clips), "texts": texts}

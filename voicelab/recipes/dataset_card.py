@@ -109,7 +109,7 @@ def write_card(out: str | Path, manifest: Manifest, spec, *, grammar: CommandGra
     intents = collections.Counter((u.meta["intent"], u.split) for u in manifest)
     names = sorted(splits)
     hours = {s: sum(u.duration for u in manifest if u.split == s) / 3600 for s in names}
-    augmented = sum(bool(u.meta["augmentation"]) for u in manifest)
+    augmented = sum(u.path != u.meta["clean_path"] for u in manifest)
     summary = coverage.summary()
     violations = coverage.violations(spec.k)
     needed = min_size_for(grammar, spec.k)

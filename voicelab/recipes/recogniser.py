@@ -77,6 +77,10 @@ class RecogniserRecipe(Recipe):
         ``"gru"`` or ``"lstm"``.
     rnn_units, rnn_layers, intent_units : int
     dropout, intent_weight : float
+    train_clips : int or None
+        Train on this many of the set's training clips (a seeded draw; the first ``n`` of a
+        larger draw are the ``n`` of a smaller one), for the curve of accuracy against the
+        amount of data; ``None``: all.
     eval_batch_size : int
         Clips per batch when scoring (makes no model).
     audio : AudioConfig
@@ -87,7 +91,7 @@ class RecogniserRecipe(Recipe):
     MODELS = {"corpus_voices": "asr-corpus", "synthetic": "asr-synthetic", "augmented": "asr-augmented"}
     NOT_DEFINING = ("eval_batch_size",)
     SHORT = {"epochs": "e", "batch_size": "b", "learning_rate": "lr", "time_stride": "s", "rnn": "",
-             "rnn_units": "u", "rnn_layers": "l", "dropout": "d", "intent_weight": "iw"}
+             "rnn_units": "u", "rnn_layers": "l", "dropout": "d", "intent_weight": "iw", "train_clips": "n"}
 
     epochs: int
     batch_size: int
@@ -101,6 +105,7 @@ class RecogniserRecipe(Recipe):
     intent_units: int = 64
     dropout: float = 0.1
     intent_weight: float = 1.0
+    train_clips: int | None = None
     eval_batch_size: int = 32
 
     @classmethod
@@ -315,7 +320,13 @@ class CommandBatches(keras.utils.PyDataset):
 def batches(r: RecogniserRecipe, data: RecogniserData, which: str, split: str = "train") -> CommandBatches:
     """The batches training set ``which`` trains (``"train"``, shuffled) or validates (``"valid"``) on."""
     r._check_model(which)
-    return CommandBatches(data.clips[which][split], data.cache, intents=data.intents, batch_size=r.batch_size,
+    clips = data.clips[which][split]
+    if split == "train" and r.train_clips is not None:
+        if r.train_clips > len(clips):
+            raise ParameterError(f"train_clips={r.train_clips} is more than the {len(clips)} training clips of {which!r}")
+        order = np.random.default_rng(r.seed).permutation(len(clips))
+        clips = [clips[i] for i in sorted(order[: r.train_clips])]
+    return CommandBatches(clips, data.cache, intents=data.intents, batch_size=r.batch_size,
                           shuffle=(split == "train"), seed=r.seed)
 
 
