@@ -253,3 +253,49 @@ def test_convert_resamples_any_source_and_keeps_its_length(kit, capsys, tmp_path
     status, _, err = run_cli(capsys, "convert", source, "--to", "nobody", "--profile", "smoke",
                              "--data-dir", kit.data_dir, "--out", tmp_path / "b.wav")
     assert status == 1 and "--to 'nobody'" in err and all(s in err for s in speakers_of(kit))
+
+
+# ---------------------------------------------------------------------- synth-data and recognise
+def _grammar_file(tmp_path, mutate) -> Path:
+    import json
+
+    from voicelab.data.commands import default_grammar, grammar_rules
+
+    rules = grammar_rules(default_grammar())
+    mutate(rules)
+    path = tmp_path / "grammar.json"
+    path.write_text(json.dumps(rules))
+    return path
+
+
+@pytest.mark.parametrize("case, message", [
+    ("size 0", "size=0 must be a positive number of clips"),
+    ("out is a file", "is a file: give a folder for the dataset"),
+    ("unknown slot", "names unknown slot {contakt}"),
+    ("zero weights", "intent weights are all zero"),
+    ("not a grammar", "not valid JSON"),
+])
+def test_synth_data_refuses_bad_input_and_leaves_nothing(capsys, tmp_path, case, message):
+    out, extra = tmp_path / "dataset", []
+    if case == "size 0":
+        extra = ["--size", "0"]
+    elif case == "out is a file":
+        out.write_text("a file")
+    elif case == "unknown slot":
+        extra = ["--grammar", _grammar_file(tmp_path, lambda r: r["phrasings"]["call"].append([1.0, "call {contakt}"]))]
+    elif case == "zero weights":
+        extra = ["--grammar", _grammar_file(tmp_path, lambda r: r["intents"].update({k: 0 for k in r["intents"]}))]
+    else:
+        (tmp_path / "grammar.json").write_text("{intents: oops")
+        extra = ["--grammar", tmp_path / "grammar.json"]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    status, _, err = run_cli(capsys, "synth-data", "--profile", "smoke", "--out", out, *extra)
+    assert status == 1 and message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before        # no partial output
+
+
+def test_recognise_says_which_notebook_trains_the_model(capsys, tmp_path, tone):
+    status, _, err = run_cli(capsys, "recognise", "--profile", "smoke", "--data-dir", tmp_path, tone)
+    assert status == 1 and "no recogniser (augmented)" in err and "run notebook 06" in err
+    status, _, err = run_cli(capsys, "recognise", "--profile", "smoke", "--data-dir", tmp_path, tmp_path / "nope.wav")
+    assert status == 1 and "no such audio file" in err

@@ -138,7 +138,7 @@ def test_jsgf_parses_and_accepts_sampled_sentences(grammar, rng):
             assert [r.name for r in parsed.find_matching_rules(c.text)] == ["command"], c.text
     assert not parsed.find_matching_rules("call the kitchen")
     closed = jsgf.parse_grammar_string(to_jsgf(grammar, held_out=False))
-    assert not closed.find_matching_rules("make a call to anna")
+    assert not closed.find_matching_rules("i want to call anna")
     assert not closed.find_matching_rules("call oscar")
     assert closed.find_matching_rules("call anna")
 

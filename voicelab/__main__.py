@@ -180,14 +180,16 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _synth_data(args: argparse.Namespace) -> int:
+    from voicelab.data.commands import read_grammar
     from voicelab.recipes.command_data import build_dataset, dataset_spec
 
+    grammar = read_grammar(args.grammar) if args.grammar else None
     changes = {name: value for name, value in (("size", args.size), ("seed", args.seed)) if value is not None}
     spec = dataset_spec(args.profile, **changes)
     started = time.perf_counter()
     done_before = (Path(args.out) / "card.md").is_file()
     manifest = build_dataset(args.out, spec, workers=args.workers, scheduler=args.scheduler,
-                             data_dir=args.data_dir, progress=not args.quiet)
+                             data_dir=args.data_dir, grammar=grammar, progress=not args.quiet)
     if done_before:
         print(f"{args.out}: already made ({len(manifest)} clips); nothing to do")
     else:
@@ -266,6 +268,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="run the shards on the Dask cluster at ADDRESS (tcp://host:8786) instead")
     synth.add_argument("--seed", type=int, default=None, help="sentences, voices and noise (default: 0)")
     synth.add_argument("--data-dir", default="data", help="where notebook 02's TTS is, to speak with it (default: data)")
+    synth.add_argument("--grammar", default=None, metavar="FILE.json",
+                       help="another command grammar, as voicelab.data.commands.grammar_rules writes it "
+                            "(default: the kit's)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(run=_synth_data)
     recognise = commands.add_parser("recognise", parents=[kit], help="transcript, intent and slots of "

@@ -75,24 +75,31 @@ TEST_VALUES = frozenset({"oscar", "nina", "victor", "clara", "ruth", "frank",   
 INTENT_WEIGHTS = {"call": 0.2, "set_timer": 0.15, "weather": 0.2, "play_music": 0.2,
                   "lights_on": 0.125, "lights_off": 0.125}
 PHRASINGS = {  # intent: [(weight, carrier phrase[, HELD])]; ids are "<intent>/<index>"
+    # Held-out carriers recombine the domain's words in frames no training sentence has
+    # ("please turn off the {room} lights"): they test phrasing, not vocabulary. A carrier
+    # whose content words no training sentence has ("make it dark in the {room}") would
+    # test knowledge of English that no command grammar can teach, so those are trained on.
     "call": [(4, "call {contact}"), (2, "phone {contact}"), (1, "give {contact} a call"),
-             (1, "please call {contact}"), (1, "ring {contact}"), (1, "make a call to {contact}", HELD)],
+             (1, "please call {contact}"), (1, "ring {contact}"), (1, "make a call to {contact}"),
+             (1, "i want to call {contact}", HELD)],
     "set_timer": [(4, "set a timer for {duration}"), (2, "start a timer for {duration}"),
                   (1, "timer for {duration}"), (1, "remind me in {duration}"),
-                  (1, "count down {duration}"), (1, "wake me up in {duration}", HELD)],
+                  (1, "count down {duration}"), (1, "wake me up in {duration}"),
+                  (1, "please set a timer for {duration}", HELD)],
     "weather": [(3, "what is the weather in {place} {day}"), (2, "will it rain in {place} {day}"),
                 (2, "how is the weather in {place}"), (1, "weather {day} in {place}"),
-                (1, "do i need an umbrella {day}"), (1, "what will the weather be like in {place} {day}", HELD)],
+                (1, "do i need an umbrella {day}"), (1, "what will the weather be like in {place} {day}"),
+                (1, "what is the weather like in {place} {day}", HELD)],
     "play_music": [(3, "play songs by {artist}"), (2, "play some {genre}"),
                    (2, "play {genre} music in the {room}"), (1, "put on {artist} in the {room}"),
                    (1, "i want to hear {artist}"), (1, "play {artist} in the {room}", HELD),
                    (1, "put on some {genre} in the {room}", HELD)],
     "lights_on": [(3, "turn on the lights in the {room}"), (2, "switch on the {room} lights"),
                   (1, "lights on in the {room}"), (1, "turn the {room} lights on"),
-                  (1, "make it bright in the {room}", HELD)],
+                  (1, "make it bright in the {room}"), (1, "please turn on the {room} lights", HELD)],
     "lights_off": [(3, "turn off the lights in the {room}"), (2, "switch off the {room} lights"),
                    (1, "lights off in the {room}"), (1, "turn the {room} lights off"),
-                   (1, "make it dark in the {room}", HELD)],
+                   (1, "make it dark in the {room}"), (1, "please turn off the {room} lights", HELD)],
 }
 
 
@@ -301,9 +308,57 @@ def default_grammar() -> CommandGrammar:
 
     >>> g = default_grammar()
     >>> len(g.templates), g.test_phrasings[:2]
-    (35, ('call/5', 'set_timer/5'))
+    (40, ('call/6', 'set_timer/6'))
     """
     return CommandGrammar.from_rules(INTENT_WEIGHTS, PHRASINGS, VALUES, TEST_VALUES)
+
+
+def grammar_rules(grammar: CommandGrammar) -> dict:
+    """The grammar as plain JSON data, what :func:`read_grammar` reads.
+
+    >>> g = default_grammar()
+    >>> read_grammar_rules(grammar_rules(g)).templates == g.templates
+    True
+    """
+    phrasings: dict[str, list] = {}
+    for t in grammar.templates:
+        phrasings.setdefault(t.intent, []).append([t.weight, t.text] + ([True] if t.held_out else []))
+    return {"intents": dict(grammar.intents), "phrasings": phrasings,
+            "values": {s: list(v) for s, v in grammar.values.items()}, "test_values": sorted(grammar.test_values)}
+
+
+def read_grammar_rules(rules: Mapping, *, where: str = "grammar") -> CommandGrammar:
+    """A grammar from :func:`grammar_rules`'s form: ``{"intents": {intent: weight}, "phrasings":
+    {intent: [[weight, text(, held_out)]]}, "values": {slot: [values]}, "test_values": [values]}``."""
+    from voicelab.errors import DatasetError
+
+    missing = [k for k in ("intents", "phrasings", "values") if k not in rules]
+    if not isinstance(rules, Mapping) or missing:
+        raise DatasetError(f"{where}: needs the keys intents, phrasings and values (missing: {missing})")
+    try:
+        return CommandGrammar.from_rules(rules["intents"], {i: [tuple(r) for r in rs] for i, rs in rules["phrasings"].items()},
+                                         rules["values"], rules.get("test_values", ()))
+    except ParameterError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except (TypeError, IndexError, AttributeError) as error:
+        raise DatasetError(f"{where}: not a grammar ({error})") from None
+
+
+def read_grammar(path) -> CommandGrammar:
+    """A grammar from a JSON file in :func:`grammar_rules`'s form (``synth-data --grammar FILE``)."""
+    import json
+    from pathlib import Path
+
+    from voicelab.errors import DatasetError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"grammar file not found: {path}")
+    try:
+        rules = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    return read_grammar_rules(rules, where=str(path))
 
 
 # ---------------------------------------------------------------- dataset plan

@@ -1,6 +1,6 @@
 """A speech recogniser of spoken commands: a CTC transcript and an intent, from one encoder.
 
-Introduced in ``notebooks/06_spoken_command_datasets.ipynb`` (its recipe:
+Introduced in ``notebooks/06_spoken_command_data.ipynb`` (its recipe:
 :mod:`voicelab.recipes.recogniser`). After Graves et al. (2006, CTC) and the
 DeepSpeech 2 shape (Amodei et al., 2016): convolutions that subsample time, then
 bidirectional recurrent layers, then two heads.
@@ -341,6 +341,20 @@ def _forward(model: Recogniser):
     return _COMPILED[model]
 
 
+PAD_TO = 32
+"""Batches are padded to a multiple of this many frames: fewer shapes, fewer compiled graphs
+(TensorFlow traces a function again for every new shape); the padding is masked."""
+
+
+def padded_frames(n: int) -> int:
+    """``n`` frames rounded up to a multiple of :data:`PAD_TO`.
+
+    >>> padded_frames(1), padded_frames(32), padded_frames(33)
+    (32, 32, 64)
+    """
+    return -(-int(n) // PAD_TO) * PAD_TO
+
+
 def predict(model: Recogniser, mels, *, batch_size: int = 32) -> list[tuple[str, str, np.ndarray]]:
     """``(transcript, intent, intent probabilities [n_intents])`` of each log-mel ``[F_i, n_mels]``.
 
@@ -359,7 +373,7 @@ def predict(model: Recogniser, mels, *, batch_size: int = 32) -> list[tuple[str,
     for start in range(0, len(order), batch_size):
         chunk = order[start: start + batch_size]
         lengths = np.array([len(mels[i]) for i in chunk], "int32")
-        padded = np.zeros((len(chunk), lengths.max(), c.n_mels), "float32")
+        padded = np.zeros((len(chunk), padded_frames(lengths.max()), c.n_mels), "float32")
         for row, i in enumerate(chunk):
             padded[row, : lengths[row]] = mels[i]
         result = forward(padded, lengths)

@@ -7,8 +7,8 @@ How a dataset is made, in order:
 
 1. **sentences**: the command grammar's coverage-designed plan
    (:func:`voicelab.data.commands.plan`), each with its split;
-2. **voices**: each clip's voice drawn from its own seed (:mod:`voicelab.data.command_voices`;
-   the ``test_voices`` split from the held-out voices and engines);
+2. **voices**: each clip's voice drawn from its own seed (:mod:`voicelab.data.command_voices`);
+   the ``test_voices`` split's held-out voices and engines take turns, so that each is there;
 3. **augmentation**: each clip's room, noise, gain and band limits drawn from its own seed,
    derived from its id (:func:`voicelab.data.augment.sample_augmentation`; the
    ``test_noise`` split from the held-out noise and rooms), babble made from the
@@ -55,7 +55,7 @@ import numpy as np
 
 from voicelab.data.augment import AugmentationSpec, BabbleBank, apply_augmentation, sample_augmentation
 from voicelab.data.command_voices import Voice, VoicePool, render, voice_pool
-from voicelab.data.commands import Command, CommandGrammar, default_grammar, min_size_for, plan
+from voicelab.data.commands import Command, CommandGrammar, default_grammar, grammar_rules, min_size_for, plan
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
 from voicelab.errors import DatasetError, ParameterError
 from voicelab.profiles import check_profile, default_workers, pick
@@ -168,9 +168,15 @@ def make_plan(spec: DatasetSpec, *, grammar: CommandGrammar | None = None, pool:
     held_noise = spec.augmentation.held_out()
     clips = []
     k = spec.k if spec.size >= min_size_for(grammar, spec.k) else None   # smoke: too few clips for any design
+    # the held-out voices take turns (in an order drawn from the seed): every one of them is in test_voices
+    rotation = [pool.held_out[i] for i in np.random.default_rng([spec.seed, 7]).permutation(len(pool.held_out))]
+    turn = 0
     for i, (command, split) in enumerate(plan(grammar, spec.size, seed=spec.seed, k=k)):
         clip_id = f"c{i:06d}"
-        voice = pool.draw(clip_rng(spec.seed, clip_id, "voice"), held_out=split == "test_voices")
+        if split == "test_voices":
+            voice, turn = rotation[turn % len(rotation)], turn + 1
+        else:
+            voice = pool.draw(clip_rng(spec.seed, clip_id, "voice"))
         clip = ClipPlan(clip_id, command, split, voice, {}, i // spec.shard_size)
         if babble is not None:
             aug = held_noise if split == "test_noise" else spec.augmentation
@@ -316,13 +322,18 @@ def _tts_voices(spec: DatasetSpec, data_dir: str | os.PathLike) -> tuple[list[st
     return list(speakers), list(emotions)
 
 
-def check_output(out: str | os.PathLike, spec: DatasetSpec) -> Path:
-    """``out`` as a folder that is free for ``spec``, or a clear error (nothing is written)."""
+def spec_record(spec: DatasetSpec, grammar: CommandGrammar) -> dict:
+    """What ``spec.json`` holds: the spec, and the grammar's rules."""
+    return {**spec.to_json(), "grammar": grammar_rules(grammar)}
+
+
+def check_output(out: str | os.PathLike, spec: DatasetSpec, grammar: CommandGrammar | None = None) -> Path:
+    """``out`` as a folder that is free for ``spec`` and ``grammar``, or a clear error (nothing is written)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"--out {out} is a file: give a folder for the dataset")
     saved = out / "spec.json"
-    if saved.is_file() and json.loads(saved.read_text()) != spec.to_json():
+    if saved.is_file() and json.loads(saved.read_text()) != spec_record(spec, grammar or default_grammar()):
         raise ParameterError(f"{out} holds a dataset made with another spec ({saved}): "
                              "choose another folder, or delete this one to remake it")
     if out.is_dir() and not saved.is_file() and any(out.iterdir()):
@@ -387,8 +398,8 @@ def build_dataset(out: str | os.PathLike, spec: DatasetSpec, *, workers: int | N
         ``out`` is a file, a non-empty folder without a dataset, or a dataset of another
         spec; a bad grammar. Nothing is written then.
     """
-    out = check_output(out, spec)
     grammar = grammar or default_grammar()
+    out = check_output(out, spec, grammar)
     speakers, emotions = _tts_voices(spec, data_dir)
     pool = voice_pool(seed=spec.seed, n_world=spec.n_world, tts_speakers=speakers, tts_emotions=emotions)
     if spec.engines:
@@ -397,7 +408,7 @@ def build_dataset(out: str | os.PathLike, spec: DatasetSpec, *, workers: int | N
     if (out / "manifest.jsonl").is_file() and (out / "card.md").is_file():
         return read_manifest(out / "manifest.jsonl")
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "spec.json", spec.to_json())
+    _write_json(out / "spec.json", spec_record(spec, grammar))
     kit = (spec.profile, str(Path(data_dir).resolve())) if speakers else None
     babble = _babble_bank(out, clips, spec.babble_clips, kit)
     clips = make_plan(spec, grammar=grammar, pool=pool, babble=babble)

@@ -1,6 +1,6 @@
 """Recipe of notebook 06: a recogniser of spoken commands, trained on three sets and scored on held-out ones.
 
-Introduced in ``notebooks/06_spoken_command_datasets.ipynb``. The model is
+Introduced in ``notebooks/06_spoken_command_data.ipynb``. The model is
 :mod:`voicelab.models.recogniser` (CTC transcript + intent head); the dataset is a
 folder ``DIR`` with ``manifest.jsonl`` (:mod:`voicelab.recipes.command_data` makes it).
 
@@ -51,6 +51,7 @@ from voicelab.models.recogniser import (
     build_recogniser,
     ctc_fits,
     encode_text,
+    padded_frames,
     predict,
 )
 from voicelab.profiles import pick
@@ -141,7 +142,7 @@ def recipe(profile: str, **changes) -> RecogniserRecipe:
     r = RecogniserRecipe(
         profile=profile,
         audio=RECOGNISER_AUDIO,
-        epochs=pick(profile, smoke=2, quick=8, full=30),
+        epochs=pick(profile, smoke=2, quick=11, full=30),
         batch_size=pick(profile, smoke=8, quick=32, full=64),
         learning_rate=pick(profile, smoke=3e-3, quick=2e-3, full=1e-3),
         conv_channels=pick(profile, smoke=(16,), quick=(96,), full=(128, 128)),
@@ -303,7 +304,7 @@ class CommandBatches(keras.utils.PyDataset):
         rows = self._batches[index]
         mels = [self.features.mel(self.clips[i]) for i in rows]
         lengths = np.array([len(m) for m in mels], "int32")
-        mel = np.zeros((len(rows), lengths.max(), mels[0].shape[1]), "float32")
+        mel = np.zeros((len(rows), padded_frames(lengths.max()), mels[0].shape[1]), "float32")
         label_length = np.array([len(self.labels[i]) for i in rows], "int32")
         labels = np.zeros((len(rows), label_length.max()), "int32")
         for row, (i, m) in enumerate(zip(rows, mels)):
