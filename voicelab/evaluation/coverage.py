@@ -26,7 +26,7 @@ Example
 >>> report.summary()["pairs_covered"]
 1.0
 >>> report.violations(1)[0]
-"play_music x room='living room': seen with carrier phrase play_music/2 only"
+"play_music x room='bedroom': seen with carrier phrase play_music/2 only"
 >>> report.summary()["phoneme_coverage"] > 0.9
 True
 """
