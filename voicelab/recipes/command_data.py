@@ -272,11 +272,36 @@ def _phonemes(text: str) -> tuple[str, tuple[str, ...]]:
 _KIT: dict[tuple[str, str], Callable] = {}
 
 
+def _deterministic_backend() -> None:
+    """One thread and deterministic kernels for the kit's TTS in a worker: a float sum in another
+    order is another clip, and the dataset must be the same bit for bit whatever the workers."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:         # the runtime has started (in a notebook's own process): keep its threads
+            pass
+        tf.config.experimental.enable_op_determinism()
+        # a traced function, once it has seen a few shapes, is traced again for any shape and may
+        # pick other kernels: the same sentence would differ in its last bits after other sentences
+        tf.config.run_functions_eagerly(True)
+    elif keras.backend.backend() == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
 def kit_speaker(profile: str, data_dir: str) -> Callable[[Voice, str, int], np.ndarray]:
     """``(voice, text, sr) -> audio`` through notebook 02's TTS and the kit's vocoder (loaded once a process)."""
     if (profile, data_dir) not in _KIT:
         import librosa
 
+        _deterministic_backend()
         from voicelab.artifacts import load_tts, load_vocoder
         from voicelab.synthesis import synthesize
 
@@ -358,7 +383,10 @@ def _babble_bank(out: Path, clips: Sequence[ClipPlan], n: int, kit) -> BabbleBan
     """The first ``n`` training clips, clean, saved in ``out/babble`` and read back from there."""
     import soundfile as sf
 
-    chosen = [c for c in clips if c.split == BABBLE_SPLIT][:n]
+    # system voices where there are some: the bank is made in this process, whose backend may
+    # already run multi-threaded (a notebook's); a kit-tts-only dataset uses the kit's voices
+    train = [c for c in clips if c.split == BABBLE_SPLIT]
+    chosen = ([c for c in train if c.voice.engine != "kit-tts"] or train)[:n]
     audio = []
     for clip in chosen:
         path = out / "babble" / f"{clip.id}.flac"
