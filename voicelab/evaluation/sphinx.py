@@ -26,7 +26,7 @@ import re
 import numpy as np
 
 from voicelab.errors import ParameterError
-from voicelab.evaluation.metrics import _check_audio, _decode, _to_judge_rate
+from voicelab.evaluation.metrics import Transcriber, _decode
 from voicelab.text import PUNCTUATION, WORD_BOUNDARY, to_phonemes
 
 SEARCH = "commands"
@@ -86,8 +86,7 @@ def transcribe_sphinx(audio: np.ndarray, *, sr: int, jsgf: str | None = None) ->
     """
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise ParameterError(f"sr={sr!r} must be a positive sample rate in Hz")
-    y = _to_judge_rate(_check_audio(audio, "audio"), int(sr))
-    pcm = (np.clip(y, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    pcm = Transcriber._pcm(audio, int(sr))
     try:
         decoder = _decoder(jsgf)
     except RuntimeError as e:

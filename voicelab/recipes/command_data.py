@@ -222,8 +222,8 @@ def clean_audio(clip: ClipPlan, *, kit: tuple[str, str] | None = None) -> np.nda
     return _peak_normalise(render(clip.voice, clip.command.text, sr=SR, kit=speaker))
 
 
-def render_shard(job: ShardJob) -> list[dict]:
-    """Render one shard's clips, write their audio, then its rows (atomically); return the rows."""
+def render_shard(job: ShardJob) -> int:
+    """Render one shard's clips, write their audio, then its rows (atomically); return how many."""
     out = Path(job.out)
     rows = []
     for clip in job.clips:
@@ -243,13 +243,10 @@ def render_shard(job: ShardJob) -> list[dict]:
                               oov=_phonemes(clip.command.text)[1],
                               duration=round(len(y) / SR, 4), sr=SR, split=clip.split,
                               sentence_id=clip.command.template + ":" + clip.command.text,
-                              source=clip.voice.params()["source"], meta=meta).to_json())
-    target = shard_path(out, job.index)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, target)
-    return rows
+                              source=clip.voice.params()["source"], meta=meta))
+    shard_path(out, job.index).parent.mkdir(parents=True, exist_ok=True)
+    write_manifest(rows, shard_path(out, job.index))
+    return len(rows)
 
 
 def is_augmented(params: dict) -> bool:
