@@ -132,11 +132,21 @@ def test_saves_and_loads_with_its_codebook(rng, tmp_path, one_torch_thread):
 
 
 def test_instance_norm_makes_the_codes_blind_to_an_utterance_wide_spectral_tilt(rng, one_torch_thread):
-    """A per-band offset and gain over the whole utterance (a crude timbre change) leaves the codes alone."""
+    """A per-band offset and gain over the whole utterance (a crude timbre change) leaves the encoder's output alone.
+
+    The continuous output before the quantiser is compared, not the codes: a random codebook
+    can send every frame to the same code, and then the codes of any two inputs agree.
+    """
     model = build_vqvae(dataclasses.replace(TINY, instance_norm=True))
-    mel = rng.normal(-5.0, 2.0, (24, 80)).astype("float32")
+    mel = rng.normal(-5.0, 2.0, (1, 24, 80)).astype("float32")
     tilted = mel * 1.5 + np.linspace(-2.0, 2.0, 80, dtype="float32")
-    assert encode(model, tilted).tolist() == encode(model, mel).tolist()
+    length = np.array([24], "int32")
+
+    def encoded(m, x):
+        return ops.convert_to_numpy(m.encode(x, length)[0])
+
+    np.testing.assert_allclose(encoded(model, tilted), encoded(model, mel), atol=1e-4)
     plain = build_vqvae(TINY)
     plain.set_weights(model.get_weights())
-    assert encode(plain, tilted).tolist() != encode(plain, mel).tolist()
+    gap = np.abs(encoded(plain, tilted) - encoded(plain, mel)).max()
+    assert gap > 100 * 1e-4, gap
