@@ -107,3 +107,30 @@ def test_bad_output_and_bad_grammars_leave_nothing(tmp_path):
     with pytest.raises(ParameterError, match="zero"):
         CommandGrammar.from_rules({"call": 0.0}, {"call": [(1.0, "call {contact}")]}, {"contact": ("anna",)})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def _backend_state():
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.framework import config as tf_config
+
+        return tf.config.functions_run_eagerly(), tf_config.is_op_determinism_enabled()
+    import torch
+
+    return torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+
+
+@pytest.mark.backend
+def test_the_kit_speakers_deterministic_mode_ends_with_its_sentence():
+    """A notebook that lets the kit's TTS speak a demo sentence must still train at full speed after it."""
+    from voicelab.recipes.command_data import _deterministic_backend
+
+    before = _backend_state()
+    with _deterministic_backend():
+        during = _backend_state()
+    assert during != before and _backend_state() == before
+    with pytest.raises(KeyError), _deterministic_backend():     # restored after an error too
+        raise KeyError("x")
+    assert _backend_state() == before

@@ -56,13 +56,27 @@ import scipy.stats
 from voicelab.data.augment import AugmentationSpec
 from voicelab.errors import ParameterError
 
-__all__ = ["AUDIT_PARAMS", "AuditReport", "audit", "cramers_v"]
+__all__ = ["AUDIT_PARAMS", "LABELS", "AuditReport", "audit", "clip_labels", "cramers_v"]
 
 AUDIT_PARAMS = ("noise", "snr_db", "babble_talkers", "room", "rt60", "room_volume", "gain_db", "band_low",
                 "band_high")
 """The augmentation parameters the audit reads (``room_volume`` from ``room_dims``)."""
 KS_PARAMS = ("snr_db", "rt60")
 NONE = "none"
+LABELS = ("intent", "slot_value", "voice", "engine", "emotion")
+"""What a clip's augmentation must say nothing about."""
+
+
+def clip_labels(*, intent: str, slots: Mapping[str, str], voice: str, engine: str, emotion: str) -> dict:
+    """A clip's :data:`LABELS`, as the plan knows them before the audio and the manifest after it.
+
+    ``slot_value`` is the clip's first slot value (``"none"`` without slots).
+
+    >>> clip_labels(intent="call", slots={"contact": "anna"}, voice="slt", engine="flite", emotion="neutral")
+    {'intent': 'call', 'slot_value': 'anna', 'voice': 'slt', 'engine': 'flite', 'emotion': 'neutral'}
+    """
+    return {"intent": intent, "slot_value": next(iter(slots.values()), NONE), "voice": voice, "engine": engine,
+            "emotion": emotion}
 
 
 @dataclasses.dataclass
@@ -245,7 +259,7 @@ def _declared_shares(spec: AugmentationSpec) -> dict[str, dict[str, float]]:
 
 
 def audit(records: Sequence[Mapping[str, Any]], spec: AugmentationSpec, *,
-          labels: Sequence[str] = ("intent", "slot_value", "voice", "engine", "emotion"), bound: float = 0.05,
+          labels: Sequence[str] = LABELS, bound: float = 0.05,
           seed: int = 0, allow_reuse: bool = False, alpha: float = 0.01, margin: float = 0.01, n_bins: int = 5,
           classify: Sequence[str] | None = None) -> AuditReport:
     """Check that a dataset's augmentation matches ``spec`` and says nothing of its labels.

@@ -43,6 +43,7 @@ voicelab.errors.ParameterError: size=0 must be a positive number of clips
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -58,6 +59,7 @@ from voicelab.data.command_voices import Voice, VoicePool, render, voice_pool
 from voicelab.data.commands import Command, CommandGrammar, default_grammar, grammar_rules, min_size_for, plan
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
 from voicelab.errors import DatasetError, ParameterError
+from voicelab.evaluation.audit import clip_labels
 from voicelab.profiles import check_profile, default_workers, pick
 from voicelab.text import to_phonemes
 
@@ -154,10 +156,9 @@ def clip_rng(seed: int, clip_id: str, what: str) -> np.random.Generator:
 
 
 def labels_of(clip: ClipPlan) -> dict:
-    """What the audit checks the augmentation against."""
-    slots = clip.command.to_meta()["slots"]
-    return {"intent": clip.command.intent, "slot_value": next(iter(slots.values()), "none"),
-            "voice": clip.voice.name, "engine": clip.voice.engine, "emotion": clip.voice.emotion}
+    """What the audit checks the augmentation against (:func:`voicelab.evaluation.audit.clip_labels`)."""
+    return clip_labels(intent=clip.command.intent, slots=clip.command.slot_values, voice=clip.voice.name,
+                       engine=clip.voice.engine, emotion=clip.voice.emotion)
 
 
 def make_plan(spec: DatasetSpec, *, grammar: CommandGrammar | None = None, pool: VoicePool | None = None,
@@ -269,9 +270,9 @@ def _phonemes(text: str) -> tuple[str, tuple[str, ...]]:
 _KIT: dict[tuple[str, str], Callable] = {}
 
 
-def _deterministic_backend() -> None:
-    """One thread and deterministic kernels for the kit's TTS in a worker: a float sum in another
-    order is another clip, and the dataset must be the same bit for bit whatever the workers."""
+def _one_thread() -> None:
+    """One backend thread in a worker process that speaks with the kit's TTS (a float sum in another
+    order is another clip). Where the runtime has started (a notebook's own process), its threads stay."""
     import keras
 
     if keras.backend.backend() == "tensorflow":
@@ -280,17 +281,47 @@ def _deterministic_backend() -> None:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(1)
             tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:         # the runtime has started (in a notebook's own process): keep its threads
+        except RuntimeError:         # the runtime has started: keep its threads
             pass
+
+
+@contextlib.contextmanager
+def _deterministic_backend():
+    """Deterministic kernels, and TensorFlow's functions run eagerly, while the kit's TTS speaks; the
+    settings before are restored after, so a notebook that speaks a few sentences still trains at speed.
+
+    Eagerly, because a traced function, once it has seen a few shapes, is traced again for any shape
+    and may pick other kernels: the same sentence would differ in its last bits after other sentences,
+    and the dataset must be the same bit for bit whatever the workers.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.framework import config as tf_config   # disable_op_determinism is not public
+
+        eager, determinism = tf.config.functions_run_eagerly(), tf_config.is_op_determinism_enabled()
         tf.config.experimental.enable_op_determinism()
-        # a traced function, once it has seen a few shapes, is traced again for any shape and may
-        # pick other kernels: the same sentence would differ in its last bits after other sentences
         tf.config.run_functions_eagerly(True)
+        try:
+            yield
+        finally:
+            tf.config.run_functions_eagerly(eager)
+            if not determinism:
+                tf_config.disable_op_determinism()
     elif keras.backend.backend() == "torch":
         import torch
 
+        threads, determinism = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
         torch.set_num_threads(1)
         torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            torch.use_deterministic_algorithms(determinism)
+    else:
+        yield
 
 
 def kit_speaker(profile: str, data_dir: str) -> Callable[[Voice, str, int], np.ndarray]:
@@ -298,7 +329,7 @@ def kit_speaker(profile: str, data_dir: str) -> Callable[[Voice, str, int], np.n
     if (profile, data_dir) not in _KIT:
         import librosa
 
-        _deterministic_backend()
+        _one_thread()
         from voicelab.artifacts import load_tts, load_vocoder
         from voicelab.synthesis import synthesize
 
@@ -315,9 +346,10 @@ def kit_speaker(profile: str, data_dir: str) -> Callable[[Voice, str, int], np.n
         def speak(voice: Voice, text: str, sr: int) -> np.ndarray:
             emotional = voice.emotion != "neutral"
             m, speakers, emotions = model(emotional)
-            y, _, _ = synthesize(m, text, voice=voice.tts_speaker, speakers=speakers, config=m.audio_config,
-                                 speed=voice.rate, vocoder=vocoder, emotion=voice.emotion if emotional else None,
-                                 emotions=emotions or None)
+            with _deterministic_backend():
+                y, _, _ = synthesize(m, text, voice=voice.tts_speaker, speakers=speakers, config=m.audio_config,
+                                     speed=voice.rate, vocoder=vocoder, emotion=voice.emotion if emotional else None,
+                                     emotions=emotions or None)
             return librosa.resample(np.asarray(y, np.float32), orig_sr=m.audio_config.sr, target_sr=sr)
 
         _KIT[(profile, data_dir)] = speak

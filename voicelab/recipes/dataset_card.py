@@ -18,6 +18,7 @@ from voicelab.data.command_voices import VoicePool
 from voicelab.data.commands import Command, CommandGrammar, min_size_for
 from voicelab.data.manifest import Manifest, Utterance
 from voicelab.data.speakers import engine_version
+from voicelab.evaluation.audit import clip_labels
 
 
 def command_of(utt: Utterance) -> Command:
@@ -35,9 +36,8 @@ def audit_records(manifest: Manifest, *, splits=None) -> list[dict]:
     for utt in manifest:
         if (splits is None and utt.split == "test_noise") or (splits is not None and utt.split not in splits):
             continue
-        slots = utt.meta["slots"]
-        rows.append({"intent": utt.meta["intent"], "slot_value": next(iter(slots.values()), "none"),
-                     "voice": utt.speaker, "engine": utt.meta["engine"], "emotion": utt.emotion,
+        rows.append({**clip_labels(intent=utt.meta["intent"], slots=utt.meta["slots"], voice=utt.speaker,
+                                   engine=utt.meta["engine"], emotion=utt.emotion),
                      **flatten(utt.meta["augmentation"])})
     return rows
 
