@@ -195,3 +195,21 @@ def test_constrained_pocketsphinx_transcribes_a_command(grammar):
     hyp = transcribe_sphinx(y, sr=16000, jsgf=to_jsgf(grammar))
     assert jiwer.wer(text, hyp) < 0.3, hyp
     assert parse(hyp, grammar) == ("lights_on", {"room": "kitchen"})
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
+def test_pocketsphinx_held_to_the_grammar_says_only_its_words_in_any_process(grammar):
+    from voicelab.data.speakers import speak
+    from voicelab.evaluation.metrics import Transcriber, jsgf_words
+    from voicelab.evaluation.sphinx import transcribe_sphinx
+
+    jsgf = to_jsgf(grammar)
+    clips = [speak("awb", "the quick brown fox jumps over the lazy dog"), speak("rms", "call maria")]
+    here = [transcribe_sphinx(y, sr=16000, jsgf=jsgf) for y in clips]
+    # its words are the grammar's (where no sentence reaches its end it answers the best partial path)
+    assert all(set(text.split()) <= set(jsgf_words(jsgf)) for text in here), here
+    assert here[1] == "call maria"
+    with Transcriber(workers=2, jsgf=jsgf) as judge:           # the pool's processes are held to it too
+        assert [" ".join(f.result(timeout=120).split()) for f in [judge.submit(y, sr=16000) for y in clips]] == here
+    with pytest.raises(ParameterError, match="rejects the grammar"):
+        Transcriber(jsgf="#JSGF V1.0;\ngrammar g;\npublic <a> = call (anna;")   # an unclosed group

@@ -4,7 +4,6 @@ train, kill -9 resume, evaluate, recognise) on a dataset of a few flite clips ma
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import signal
@@ -30,7 +29,6 @@ from voicelab.models.recogniser import (
     predict,
 )
 
-HAS_COMMANDS = importlib.util.find_spec("voicelab.data.commands") is not None
 TINY = RecogniserConfig(intents=("call", "lights_on", "play_music", "weather"), conv_channels=(32,), rnn_units=32,
                         rnn_layers=1, time_stride=2, dropout=0.0, intent_units=16)
 COMMANDS = [  # (text, intent, slots)
@@ -113,6 +111,12 @@ def test_overfits_four_clips_transcripts_and_intents(flite_mels, one_torch_threa
     assert [intent for _, intent, _ in results] == [i for _, i, _ in COMMANDS]
     assert ctc[-1] < 0.05 * ctc[0]
     assert model.evaluate(x, y, verbose=0, return_dict=True)["intent_accuracy"] == 1.0
+    # held to a list of sentences with near misses, the model still answers what was said
+    from voicelab.models.grammar_decoder import GrammarDecoder
+
+    decoder = GrammarDecoder(texts + ["call hanna", "weather in roma", "play jam",
+                                      "turn on the lights in the kitchens"])
+    assert [text for text, _, _ in predict(model, flite_mels, decoder=decoder)] == texts
 
 
 @pytest.mark.backend
@@ -194,6 +198,9 @@ def test_recipe_names_runs_and_refuses_unknown_sets():
     r = recipe("quick")
     assert [r.run_name(w) for w in r.MODELS] == ["asr-corpus-quick", "asr-synthetic-quick", "asr-augmented-quick"]
     assert recipe("quick", time_stride=2, seed=1).run_name("synthetic") == "asr-synthetic-quick-s2-seed1"
+    cold = recipe("quick", warm_start=False)         # only the augmented model is made by warm_start
+    assert cold.run_name("augmented") == "asr-augmented-quick-no-ws"
+    assert cold.run_name("synthetic") == "asr-synthetic-quick"
     with pytest.raises(ParameterError, match="model='clean'"):
         r.run_name("clean")
 
@@ -242,9 +249,8 @@ def test_training_resumes_after_kill_9_then_scores_and_recognises(dataset, tmp_p
     assert run.loaded and run.info["steps"] == 4
     for name in ("val_loss", "val_ctc", "val_intent_accuracy", "ctc", "intent_accuracy"):
         assert name in run.history["epochs"], name
-    if not HAS_COMMANDS:                         # voicelab.data.commands (the grammar's parser) is written apart
-        pytest.skip("voicelab.data.commands is missing: evaluate and recognise are not tested")
     from voicelab.data.commands import default_grammar
+    from voicelab.models.grammar_decoder import GrammarDecoder
     from voicelab.recipes.recogniser import evaluate
 
     scores = evaluate(run.model, data, "test_values", condition="noisy", grammar=default_grammar())
@@ -253,3 +259,16 @@ def test_training_resumes_after_kill_9_then_scores_and_recognises(dataset, tmp_p
     manifest = read_manifest(dataset / "manifest.jsonl")
     answers = recognise(run.model, [manifest.audio_path(manifest[0])], grammar=default_grammar())
     assert list(answers[0]) == ["path", "text", "intent", "slots"] and answers[0]["intent"] in data.intents
+    held = recognise(run.model, [manifest.audio_path(u) for u in manifest[:3]], held_to_grammar=True)
+    language = {c.text for c in default_grammar().sentences()}
+    assert all(a["text"] in language for a in held), held
+    assert evaluate(run.model, data, "test_values", decoder=GrammarDecoder.from_grammar(), clips=2)["n"] == 2
+
+    # the augmented model starts from the synthetic one: trained alone, it trains that one first
+    fresh = tmp_path / "fresh"
+    warm = train_or_load_recogniser(r, data, "augmented", models_dir=fresh, verbose=0)
+    assert warm.info["config"]["recipe"]["warm_start"] is True
+    assert (fresh / "asr-synthetic-smoke" / "model.keras").is_file()
+    cold = train_or_load_recogniser(r.with_changes(warm_start=False), data, "augmented", models_dir=fresh, verbose=0)
+    assert cold.folder.name == "asr-augmented-smoke-no-ws"
+    assert not all(np.allclose(a, b) for a, b in zip(warm.model.get_weights(), cold.model.get_weights()))

@@ -9,6 +9,7 @@
     python -m voicelab sweep notebooks/02_tts_cnn_bilstm.ipynb --profile smoke -p SEED 0 1 --out outputs/sweep
     python -m voicelab synth-data --profile quick --size 5000 --out data/commands-quick --workers 2
     python -m voicelab recognise --profile quick --data-dir data clip1.wav clip2.flac
+    python -m voicelab recognise --profile quick --data-dir data --held-to-grammar clip1.wav
 
 ``speak`` and ``convert`` use the models notebooks 02 and 04 trained into
 ``DATA_DIR/models`` (:mod:`voicelab.artifacts`); a missing one is an error that says which
@@ -209,7 +210,7 @@ def _recognise(args: argparse.Namespace) -> int:
     if missing:
         raise ParameterError(f"no such audio file: {', '.join(missing)}")
     run = load_recogniser(args.profile, args.model, data_dir=args.data_dir)
-    for row in recogniser.recognise(run.model, args.files):
+    for row in recogniser.recognise(run.model, args.files, held_to_grammar=args.held_to_grammar):
         print(json.dumps(row, ensure_ascii=False))
     return 0
 
@@ -278,6 +279,8 @@ def _parser() -> argparse.ArgumentParser:
     recognise.add_argument("files", nargs="+", metavar="FILE", help="audio files (any rate soundfile reads)")
     recognise.add_argument("--model", default="augmented", choices=("augmented", "synthetic", "corpus_voices"),
                            help="which of notebook 06's recognisers (default: augmented)")
+    recognise.add_argument("--held-to-grammar", action="store_true",
+                           help="answer the grammar's likeliest sentence instead of the best-path transcript")
     recognise.set_defaults(run=_recognise)
 
     sweep = commands.add_parser("sweep", help="run a notebook over a grid of parameters (papermill)")

@@ -172,10 +172,43 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     return float(jiwer.wer(refs, hyps))
 
 
-def _new_decoder():
+def jsgf_words(jsgf: str) -> list[str]:
+    """The words of a JSGF grammar's rules (rule names, header and operators left out).
+
+    >>> jsgf_words("#JSGF V1.0;\\ngrammar g;\\npublic <a> = call <b> | ring <b>;\\n<b> = anna;")
+    ['anna', 'call', 'ring']
+    """
+    words = set()
+    for statement in re.sub(r"(?m)^\s*#.*$", "", jsgf).split(";"):
+        if "=" not in statement:   # grammar name, imports
+            continue
+        body = re.sub(r"<[^>]*>|/[^/]*/|\{[^}]*\}", " ", statement.split("=", 1)[1])
+        words.update(w for w in re.split(r"[\s|()\[\]*+]+", body) if w)
+    return sorted(words)
+
+
+def _new_decoder(jsgf: str | None = None):
+    """pocketsphinx's US-English decoder; with ``jsgf``, held to that grammar's sentences.
+
+    A grammar word missing from pocketsphinx's dictionary is added with the kit's
+    pronunciation (:func:`voicelab.text.to_phonemes`, stress removed).
+    """
     from pocketsphinx import Decoder
 
-    return Decoder(samprate=_JUDGE_SR, loglevel="FATAL")
+    decoder = Decoder(samprate=_JUDGE_SR, loglevel="FATAL")
+    if jsgf:
+        from voicelab.text import PUNCTUATION, WORD_BOUNDARY, to_phonemes
+
+        for word in jsgf_words(jsgf):
+            if decoder.lookup_word(word) is None:
+                phones = [p.rstrip("012") for p in to_phonemes(word)[0] if p not in PUNCTUATION and p != WORD_BOUNDARY]
+                decoder.add_word(word, " ".join(phones), True)
+        try:
+            decoder.add_jsgf_string("grammar", jsgf)
+        except (RuntimeError, ValueError) as e:
+            raise ParameterError(f"pocketsphinx rejects the grammar ({e}): {jsgf[:200]!r}") from e
+        decoder.activate_search("grammar")
+    return decoder
 
 
 def _decode(decoder, pcm: bytes) -> str:
@@ -190,11 +223,12 @@ def _decode(decoder, pcm: bytes) -> str:
 def _serve() -> None:
     """A :class:`Transcriber` worker process: read clips from stdin, write their transcripts to stdout.
 
-    Each message is a 4-byte little-endian length and its bytes: 16-bit PCM at 16 kHz
-    in, UTF-8 text out. Stops at the end of its input.
+    Each message is a 4-byte little-endian length and its bytes: the first is the JSGF
+    grammar to hold the decoder to (empty: none), then 16-bit PCM at 16 kHz in, UTF-8
+    text out. Stops at the end of its input.
     """
-    decoder = _new_decoder()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    decoder = _new_decoder(stdin.read(int.from_bytes(stdin.read(4), "little")).decode() or None)
     while header := stdin.read(4):
         pcm = stdin.read(int.from_bytes(header, "little"))
         text = _decode(decoder, pcm).encode()
@@ -205,7 +239,7 @@ def _serve() -> None:
 class _WorkerPool:
     """``workers`` recognizer processes (:func:`_serve`), each fed by a thread from one queue of clips."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, jsgf: str | None = None) -> None:
         package_root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         self._queue: queue.Queue = queue.Queue()
@@ -215,6 +249,9 @@ class _WorkerPool:
             subprocess.Popen([sys.executable, "-c", "from voicelab.evaluation.metrics import _serve; _serve()"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
             for log in self._logs]
+        grammar = (jsgf or "").encode()
+        for p in self._processes:
+            p.stdin.write(len(grammar).to_bytes(4, "little") + grammar)
         self._threads = [threading.Thread(target=self._feed, args=(p, log), daemon=True)
                          for p, log in zip(self._processes, self._logs)]
         for t in self._threads:
@@ -290,6 +327,9 @@ class Transcriber:
         Decoding processes for :meth:`submit` (default: :func:`default_workers`, one
         per core). The pool starts at the first :meth:`submit`; :meth:`close` (or
         ``with``) stops it.
+    jsgf : str, optional
+        A JSGF grammar (:func:`voicelab.data.commands.to_jsgf`): the transcript is one of
+        its sentences. ``None``: pocketsphinx's general language model, any English words.
 
     Example
     -------
@@ -301,13 +341,16 @@ class Transcriber:
     ...     texts = [p.result() for p in pending]
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, jsgf: str | None = None) -> None:
         if workers is None:
             workers = default_workers()
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ParameterError(f"workers={workers!r} must be a whole number of processes, at least 1")
-        self.workers = workers
-        self._decoder = None
+        if jsgf is not None and not (isinstance(jsgf, str) and jsgf.strip()):
+            raise ParameterError(f"jsgf must be a JSGF grammar's text, got {jsgf!r}")
+        self.workers, self.jsgf = workers, jsgf
+        # a grammar is checked here, where its error is readable, not in a worker process
+        self._decoder = _new_decoder(jsgf) if jsgf else None
         self._pool = None
 
     @staticmethod
@@ -319,7 +362,7 @@ class Transcriber:
         """The transcript of ``y``, decoded in this process."""
         pcm = self._pcm(y, sr)
         if self._decoder is None:
-            self._decoder = _new_decoder()
+            self._decoder = _new_decoder(self.jsgf)
         return _decode(self._decoder, pcm)
 
     def submit(self, y: np.ndarray, *, sr: int) -> concurrent.futures.Future:
@@ -334,7 +377,7 @@ class Transcriber:
         if self._pool is None:
             # fresh interpreters that import only this module and pocketsphinx: never a fork of a
             # process whose TensorFlow or PyTorch threads are running, nor a re-run of the caller's script
-            self._pool = _WorkerPool(self.workers)
+            self._pool = _WorkerPool(self.workers, self.jsgf)
             self._finalizer = weakref.finalize(self, self._pool.close)   # a transcriber dropped unclosed
         return self._pool.submit(pcm)
 

@@ -3,9 +3,9 @@
 :func:`transcribe_sphinx` decodes a clip with pocketsphinx's default US-English model
 (it ships in the wheel): with its general language model, or, given a JSGF grammar
 (:func:`voicelab.data.commands.to_jsgf`), searching only the sentences the grammar
-accepts. A grammar word missing from pocketsphinx's dictionary is added with the kit's
-pronunciation (:func:`voicelab.text.to_phonemes`, stress removed). One decoder per
-grammar is built per process and kept.
+accepts (:class:`voicelab.evaluation.metrics.Transcriber` with ``jsgf=``, whose pool of
+recognizer processes also decodes :func:`evaluate_sphinx`'s clips). One transcriber per
+grammar is kept per process.
 
 Introduced in ``notebooks/06_spoken_command_data.ipynb``.
 
@@ -21,49 +21,19 @@ Example
 from __future__ import annotations
 
 import functools
-import re
+from pathlib import Path
 
 import numpy as np
 
 from voicelab.errors import ParameterError
-from voicelab.evaluation.metrics import Transcriber, _decode
-from voicelab.text import PUNCTUATION, WORD_BOUNDARY, to_phonemes
+from voicelab.evaluation.metrics import Transcriber, jsgf_words, word_error_rate
 
-SEARCH = "commands"
-
-
-def jsgf_words(jsgf: str) -> list[str]:
-    """The words of a JSGF grammar's rules (rule names, header and operators left out).
-
-    >>> jsgf_words("#JSGF V1.0;\\ngrammar g;\\npublic <a> = call <b> | ring <b>;\\n<b> = anna;")
-    ['anna', 'call', 'ring']
-    """
-    words = set()
-    for statement in re.sub(r"(?m)^\s*#.*$", "", jsgf).split(";"):
-        if "=" not in statement:   # grammar name, imports
-            continue
-        body = re.sub(r"<[^>]*>|/[^/]*/|\{[^}]*\}", " ", statement.split("=", 1)[1])
-        words.update(w for w in re.split(r"[\s|()\[\]*+]+", body) if w)
-    return sorted(words)
-
-
-def _pronunciation(word: str) -> str:
-    phones = [p.rstrip("012") for p in to_phonemes(word)[0] if p not in PUNCTUATION and p != WORD_BOUNDARY]
-    return " ".join(phones)
+__all__ = ["evaluate_sphinx", "jsgf_words", "transcribe_sphinx"]
 
 
 @functools.lru_cache(maxsize=4)
-def _decoder(jsgf: str | None):
-    from pocketsphinx import Decoder
-
-    decoder = Decoder(samprate=16000, loglevel="FATAL")
-    if jsgf is not None:
-        for word in jsgf_words(jsgf):
-            if decoder.lookup_word(word) is None:
-                decoder.add_word(word, _pronunciation(word), True)
-        decoder.add_jsgf_string(SEARCH, jsgf)
-        decoder.activate_search(SEARCH)
-    return decoder
+def _transcriber(jsgf: str | None) -> Transcriber:
+    return Transcriber(workers=1, jsgf=jsgf)
 
 
 def transcribe_sphinx(audio: np.ndarray, *, sr: int, jsgf: str | None = None) -> str:
@@ -86,18 +56,7 @@ def transcribe_sphinx(audio: np.ndarray, *, sr: int, jsgf: str | None = None) ->
     """
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise ParameterError(f"sr={sr!r} must be a positive sample rate in Hz")
-    pcm = Transcriber._pcm(audio, int(sr))
-    try:
-        decoder = _decoder(jsgf)
-    except RuntimeError as e:
-        raise ParameterError(f"pocketsphinx rejects the grammar ({e}): {jsgf[:200]!r}") from e
-    return " ".join(_decode(decoder, pcm).split())
-
-
-def _transcribe_files(paths: list[str], jsgf: str | None) -> list[str]:
-    from voicelab.dsp.audio import load
-
-    return [transcribe_sphinx(load(p, sr=16000), sr=16000, jsgf=jsgf) for p in paths]
+    return " ".join(_transcriber(jsgf)(audio, sr=int(sr)).split())
 
 
 def evaluate_sphinx(clips, *, root, jsgf: str | None = None, grammar=None, workers: int = 1) -> dict:
@@ -106,25 +65,19 @@ def evaluate_sphinx(clips, *, root, jsgf: str | None = None, grammar=None, worke
     The transcript is pocketsphinx's (open vocabulary, or held to ``jsgf``); the intent and
     the slots are what the grammar's parser (:func:`voicelab.data.commands.parse`) reads in
     it, since pocketsphinx has no intent of its own. Returns ``{"intent_accuracy",
-    "slot_f1", "wer", "n", "texts"}``; ``workers`` processes decode in parallel.
+    "slot_f1", "wer", "n", "texts"}``; ``workers`` recognizer processes decode while the
+    next clips are read.
     """
-    from pathlib import Path
-
-    from joblib import Parallel, delayed
-
     from voicelab.data.commands import default_grammar, parse
-    from voicelab.evaluation.metrics import word_error_rate
+    from voicelab.dsp.audio import load
 
     grammar = grammar or default_grammar()
     clips = list(clips)
     if not clips:
         raise ParameterError("no clips to score")
-    paths = [str(Path(root) / u.path) for u in clips]
-    chunks = [paths[i::workers] for i in range(workers)]
-    done = Parallel(n_jobs=workers)(delayed(_transcribe_files)(chunk, jsgf) for chunk in chunks)
-    texts = [None] * len(paths)
-    for i, chunk in enumerate(done):
-        texts[i::workers] = chunk
+    with Transcriber(workers=workers, jsgf=jsgf) as judge:
+        pending = [judge.submit(load(Path(root) / u.path, sr=16000), sr=16000) for u in clips]
+        texts = [" ".join(p.result().split()) for p in pending]
     right = hits = guessed = wanted = 0
     for u, text in zip(clips, texts):
         intent, slots = parse(text, grammar) if text else (None, {})

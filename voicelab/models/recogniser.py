@@ -337,7 +337,10 @@ def _forward(model: Recogniser):
     if model not in _COMPILED:
         from voicelab.train.backend_steps import inference_function
 
-        _COMPILED[model] = inference_function(lambda mel, n: model({"mel": mel, "mel_length": n}, training=False))
+        # one trace for every batch size and length (a new length or size is otherwise a new trace)
+        _COMPILED[model] = inference_function(lambda mel, n: model({"mel": mel, "mel_length": n}, training=False),
+                                              signature=[((None, None, model.config.n_mels), "float32"),
+                                                         ((None,), "int32")])
     return _COMPILED[model]
 
 
@@ -355,10 +358,13 @@ def padded_frames(n: int) -> int:
     return -(-int(n) // PAD_TO) * PAD_TO
 
 
-def predict(model: Recogniser, mels, *, batch_size: int = 32) -> list[tuple[str, str, np.ndarray]]:
+def predict(model: Recogniser, mels, *, batch_size: int = 32, decoder=None) -> list[tuple[str, str, np.ndarray]]:
     """``(transcript, intent, intent probabilities [n_intents])`` of each log-mel ``[F_i, n_mels]``.
 
     Clips are batched by length (little padding); results come back in the order given.
+    The transcript is the best path (:func:`greedy_decode`), or with ``decoder`` (a
+    :class:`voicelab.models.grammar_decoder.GrammarDecoder`) the likeliest sentence of its
+    grammar. The intent is the head's either way.
     """
     c = model.config
     mels = [np.asarray(m, "float32") for m in mels]
@@ -377,8 +383,12 @@ def predict(model: Recogniser, mels, *, batch_size: int = 32) -> list[tuple[str,
         for row, i in enumerate(chunk):
             padded[row, : lengths[row]] = mels[i]
         result = forward(padded, lengths)
-        texts = greedy_decode(ops.convert_to_numpy(result["logits"]), ops.convert_to_numpy(result["frame_length"]),
-                              c.alphabet)
+        logits, frames = ops.convert_to_numpy(result["logits"]), ops.convert_to_numpy(result["frame_length"])
+        if decoder is None:
+            texts = greedy_decode(logits, frames, c.alphabet)
+        else:
+            log_probs = ops.convert_to_numpy(ops.log_softmax(result["logits"], axis=-1))
+            texts = [decoder.decode(log_probs[row, : int(frames[row])])[0] for row in range(len(chunk))]
         probs = ops.convert_to_numpy(ops.softmax(result["intent"], axis=-1))
         for row, i in enumerate(chunk):
             out[i] = (texts[row], c.intents[int(np.argmax(probs[row]))], probs[row])

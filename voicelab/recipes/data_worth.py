@@ -18,22 +18,18 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
-import keras
 import numpy as np
 
 from voicelab.errors import DatasetError
-from voicelab.models.recogniser import build_recogniser, predict
+from voicelab.models.recogniser import predict
 from voicelab.recipes.recogniser import (
-    CommandBatches,
     RecogniserData,
     RecogniserRecipe,
     clean,
     evaluate,
     train_or_load_recogniser,
 )
-from voicelab.train import train_or_load as train_run
 
 
 def amount_curve(r: RecogniserRecipe, data: RecogniserData, which: str = "augmented", *, amounts,
@@ -83,17 +79,10 @@ def recorded_equivalence(r: RecogniserRecipe, data: RecogniserData, reference, *
         chosen = [recorded[i] for i in sorted(order[:n])]
         epochs = max(r.epochs, math.ceil(steps / math.ceil(n / r.batch_size)))
         rn = r.with_changes(train_clips=int(n), epochs=epochs)
-        config = r.model_config(data, "synthetic")
-
-        def build(rn=rn, config=config):
-            keras.utils.set_random_seed(rn.seed)
-            return build_recogniser(config, rn.audio, learning_rate=rn.learning_rate)
-
-        batches = CommandBatches(chosen, data.cache, intents=data.intents, batch_size=r.batch_size, seed=r.seed)
-        run = train_run(Path(models_dir) / rn.run_name("synthetic").replace("asr-synthetic", "asr-recorded"),
-                        build=build, train=batches, epochs=epochs, retrain=retrain, verbose=0,
-                        config={"recipe": rn.defining_fields("synthetic"), "recorded_voices":
-                                sorted({u.speaker for u in recorded}), "mel": [mean, std]})
+        run = train_or_load_recogniser(
+            rn, data, "synthetic", models_dir=models_dir, retrain=retrain, verbose=0, clips=chosen,
+            run_name=rn.run_name("synthetic").replace("asr-synthetic", "asr-recorded"),
+            record={"recorded_voices": sorted({u.speaker for u in recorded}), "mel": [mean, std]})
         rows.append({"clips": n, "intent_accuracy": intent_accuracy(run.model, data, test),
                      "train_seconds": run.seconds})
     target = intent_accuracy(reference, data, test)

@@ -82,6 +82,11 @@ class RecogniserRecipe(Recipe):
         Train on this many of the set's training clips (a seeded draw; the first ``n`` of a
         larger draw are the ``n`` of a smaller one), for the curve of accuracy against the
         amount of data; ``None``: all.
+    warm_start : bool
+        The ``"augmented"`` model starts from the ``"synthetic"`` one's weights (trained
+        first, on the same clips clean) and then trains its ``epochs`` on the noisy clips:
+        CTC learns to spell on clean speech faster than in noise. The three trainings of
+        the notebook take the same time either way.
     eval_batch_size : int
         Clips per batch when scoring (makes no model).
     audio : AudioConfig
@@ -91,8 +96,10 @@ class RecogniserRecipe(Recipe):
     NOTEBOOK = "06"
     MODELS = {"corpus_voices": "asr-corpus", "synthetic": "asr-synthetic", "augmented": "asr-augmented"}
     NOT_DEFINING = ("eval_batch_size",)
+    OWN = {"augmented": ("warm_start",)}
     SHORT = {"epochs": "e", "batch_size": "b", "learning_rate": "lr", "time_stride": "s", "rnn": "",
-             "rnn_units": "u", "rnn_layers": "l", "dropout": "d", "intent_weight": "iw", "train_clips": "n"}
+             "rnn_units": "u", "rnn_layers": "l", "dropout": "d", "intent_weight": "iw", "train_clips": "n",
+             "warm_start": "ws"}
 
     epochs: int
     batch_size: int
@@ -107,6 +114,7 @@ class RecogniserRecipe(Recipe):
     dropout: float = 0.1
     intent_weight: float = 1.0
     train_clips: int | None = None
+    warm_start: bool = True
     eval_batch_size: int = 32
 
     @classmethod
@@ -333,20 +341,42 @@ def batches(r: RecogniserRecipe, data: RecogniserData, which: str, split: str = 
 
 def train_or_load_recogniser(r: RecogniserRecipe, data: RecogniserData, which: str, *,
                              models_dir: str | os.PathLike, retrain: bool = False, verbose: int | str = 2,
-                             callbacks=()) -> Run:
-    """The recogniser of training set ``which`` (``models_dir/<r.run_name(which)>/``), trained or loaded."""
+                             callbacks=(), clips=None, run_name: str | None = None, record=None) -> Run:
+    """The recogniser of training set ``which`` (``models_dir/<r.run_name(which)>/``), trained or loaded.
+
+    With ``r.warm_start``, a fresh ``"augmented"`` run starts from the ``"synthetic"``
+    model of the same recipe (trained first where it is not on disk).
+
+    ``clips``: train on these clips instead (no validation), with ``which``'s mel statistics,
+    in the run folder ``run_name``; its ``run.json`` records the recipe and ``record``
+    (:func:`voicelab.recipes.data_worth.recorded_equivalence` trains on "recorded" clips so).
+    """
     r._check_model(which)
     config = r.model_config(data, which)
-    valid = batches(r, data, which, "valid") if data.clips[which]["valid"] else None
+    if clips is None:
+        train = batches(r, data, which, "train")
+        valid = batches(r, data, which, "valid") if data.clips[which]["valid"] else None
+        folder = Path(models_dir) / r.run_name(which)
+        saved = {"recipe": r.defining_fields(which), "intents": data.intents, "clips": data.counts[which]}
+    else:
+        if not run_name:
+            raise ParameterError("training on given clips needs a run_name of its own")
+        train = CommandBatches(list(clips), data.cache, intents=data.intents, batch_size=r.batch_size, seed=r.seed)
+        valid, folder = None, Path(models_dir) / run_name
+        saved = {"recipe": r.defining_fields(which), **(record or {})}
 
     def build():
+        start = None
+        if which == "augmented" and r.warm_start and clips is None:
+            start = train_or_load_recogniser(r, data, "synthetic", models_dir=models_dir, verbose=verbose).model
         keras.utils.set_random_seed(r.seed)
-        return build_recogniser(config, r.audio, learning_rate=r.learning_rate)
+        model = build_recogniser(config, r.audio, learning_rate=r.learning_rate)
+        if start is not None:
+            model.set_weights(start.get_weights())
+        return model
 
-    return train_run(Path(models_dir) / r.run_name(which), build=build, train=batches(r, data, which, "train"),
-                     valid=valid, epochs=r.epochs, retrain=retrain, callbacks=callbacks, verbose=verbose,
-                     config={"recipe": r.defining_fields(which), "intents": data.intents,
-                             "clips": data.counts[which]})
+    return train_run(folder, build=build, train=train, valid=valid, epochs=r.epochs, retrain=retrain,
+                     callbacks=callbacks, verbose=verbose, config=saved)
 
 
 # ---------------------------------------------------------------------------- scoring
@@ -375,21 +405,24 @@ def _pairs(slots: dict) -> set:
 
 
 def evaluate(model, data: RecogniserData, split: str, *, condition: str = "clean", grammar=None,
-             batch_size: int = 32) -> dict:
+             batch_size: int = 32, decoder=None, clips=None) -> dict:
     """Score ``model`` on ``split`` heard ``condition``-ly: ``{"intent_accuracy", "slot_f1", "wer", "cer", "n",
     "confusion"}``.
 
     The intent is the model's head's; the slots are parsed from the transcript; slot F1 counts
     ``(slot, value)`` pairs over the split against ``meta["slots"]``. ``confusion[i, j]``:
-    clips of intent ``model.config.intents[i]`` answered ``j``.
+    clips of intent ``model.config.intents[i]`` answered ``j``. ``decoder``: transcripts held
+    to a grammar (:class:`~voicelab.models.grammar_decoder.GrammarDecoder`) instead of the
+    best path. ``clips``: score only the first ``clips`` of the split (pocketsphinx's subset).
     """
     import jiwer
 
     from voicelab.evaluation.metrics import word_error_rate
 
     grammar = _grammar(grammar)
-    clips = data.split(split, condition)
-    results = predict(model, [data.cache.mel(u) for u in clips], batch_size=batch_size)
+    n_clips = clips
+    clips = data.split(split, condition)[:n_clips]
+    results = predict(model, [data.cache.mel(u) for u in clips], batch_size=batch_size, decoder=decoder)
     intents = list(model.config.intents)
     confusion = np.zeros((len(intents), len(intents)), "int64")
     hits = predicted = wanted = 0
@@ -404,11 +437,14 @@ def evaluate(model, data: RecogniserData, split: str, *, condition: str = "clean
             "n": len(clips), "confusion": confusion}
 
 
-def recognise(model, paths_or_audio, *, grammar=None, batch_size: int = 32) -> list[dict]:
+def recognise(model, paths_or_audio, *, grammar=None, batch_size: int = 32,
+              held_to_grammar: bool = False) -> list[dict]:
     """``[{"path", "text", "intent", "slots"}]`` of sound files (or float arrays at the model's rate).
 
     What ``python -m voicelab recognise`` prints. ``grammar``: the one whose parser reads
-    the slots (default: :func:`voicelab.data.commands.default_grammar`).
+    the slots (default: :func:`voicelab.data.commands.default_grammar`);
+    ``held_to_grammar``: the transcript is the grammar's likeliest sentence
+    (:class:`~voicelab.models.grammar_decoder.GrammarDecoder`), not the best path.
     """
     from voicelab.dsp.audio import check_audio, load
     from voicelab.dsp.features import log_melspectrogram
@@ -424,5 +460,10 @@ def recognise(model, paths_or_audio, *, grammar=None, batch_size: int = 32) -> l
             y, name = check_audio(np.asarray(item, "float32"), name=f"paths_or_audio[{i}]"), None
         mels.append(log_melspectrogram(y, config=config))
         names.append(name)
+    decoder = None
+    if held_to_grammar:
+        from voicelab.models.grammar_decoder import GrammarDecoder
+
+        decoder = GrammarDecoder.from_grammar(grammar, alphabet=model.config.alphabet)
     return [{"path": name, "text": text, "intent": intent, "slots": slots_of(text, grammar)}
-            for name, (text, intent, _) in zip(names, predict(model, mels, batch_size=batch_size))]
+            for name, (text, intent, _) in zip(names, predict(model, mels, batch_size=batch_size, decoder=decoder))]

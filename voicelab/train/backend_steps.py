@@ -33,18 +33,22 @@ from voicelab.errors import ParameterError
 from voicelab.train.callbacks import global_norm
 
 
-def inference_function(fn):
+def inference_function(fn, signature=None):
     """``fn`` compiled for repeated inference on inputs of varying length, where the backend can.
 
     TensorFlow runs a Keras RNN eagerly as a Python ``while`` loop of small ops, one per
     time step; ``tf.function(reduce_retracing=True)`` turns it into one graph, traced
     again only for new input *ranks*, not for every new length (measured on notebook 02's
-    TTS model: 0.45 -> 0.017 s of computing per second of speech). On PyTorch ``fn``
+    TTS model: 0.45 -> 0.017 s of computing per second of speech). ``signature``, a
+    ``(shape, dtype)`` per argument with ``None`` for any size (``[((None, None, 40),
+    "float32"), ((None,), "int32")]``), traces it once for every shape. On PyTorch ``fn``
     runs eagerly, as it is (about 0.03 s per second of speech there).
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
+        if signature is not None:
+            return tf.function(fn, input_signature=[tf.TensorSpec(shape, dtype) for shape, dtype in signature])
         return tf.function(fn, reduce_retracing=True)
     return fn
 
