@@ -262,7 +262,9 @@ def test_training_resumes_after_kill_9_then_scores_and_recognises(dataset, tmp_p
     held = recognise(run.model, [manifest.audio_path(u) for u in manifest[:3]], held_to_grammar=True)
     language = {c.text for c in default_grammar().sentences()}
     assert all(a["text"] in language for a in held), held
-    assert evaluate(run.model, data, "test_values", decoder=GrammarDecoder.from_grammar(), clips=2)["n"] == 2
+    assert evaluate(run.model, data, "test_values", decoder=GrammarDecoder.from_grammar(), limit=2)["n"] == 2
+    with pytest.raises(ParameterError, match="limit=0"):
+        evaluate(run.model, data, "test_values", limit=0)
 
     # the augmented model starts from the synthetic one: trained alone, it trains that one first
     fresh = tmp_path / "fresh"

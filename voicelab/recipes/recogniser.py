@@ -405,7 +405,7 @@ def _pairs(slots: dict) -> set:
 
 
 def evaluate(model, data: RecogniserData, split: str, *, condition: str = "clean", grammar=None,
-             batch_size: int = 32, decoder=None, clips=None) -> dict:
+             batch_size: int = 32, decoder=None, limit: int | None = None) -> dict:
     """Score ``model`` on ``split`` heard ``condition``-ly: ``{"intent_accuracy", "slot_f1", "wer", "cer", "n",
     "confusion"}``.
 
@@ -413,15 +413,16 @@ def evaluate(model, data: RecogniserData, split: str, *, condition: str = "clean
     ``(slot, value)`` pairs over the split against ``meta["slots"]``. ``confusion[i, j]``:
     clips of intent ``model.config.intents[i]`` answered ``j``. ``decoder``: transcripts held
     to a grammar (:class:`~voicelab.models.grammar_decoder.GrammarDecoder`) instead of the
-    best path. ``clips``: score only the first ``clips`` of the split (pocketsphinx's subset).
+    best path. ``limit``: score only the split's first ``limit`` clips (pocketsphinx's subset).
     """
     import jiwer
 
     from voicelab.evaluation.metrics import word_error_rate
 
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ParameterError(f"limit={limit!r} must be a positive number of clips, or None for all")
     grammar = _grammar(grammar)
-    n_clips = clips
-    clips = data.split(split, condition)[:n_clips]
+    clips = data.split(split, condition)[:limit]
     results = predict(model, [data.cache.mel(u) for u in clips], batch_size=batch_size, decoder=decoder)
     intents = list(model.config.intents)
     confusion = np.zeros((len(intents), len(intents)), "int64")
