@@ -274,7 +274,7 @@ class CommandGrammar:
         return options
 
     def sentences(self, *, phrasings: str = "all", values: str = "all") -> list[Command]:
-        """Every command the grammar can make, of intents of positive weight, in template order.
+        """Every command the grammar can make, of intents of positive weight, intent by intent.
 
         ``phrasings`` and ``values`` (``"train"``, ``"held_out"`` or ``"all"``) restrict the
         carrier phrases and slot values used: the whole language a grammar-held decoder
@@ -283,15 +283,12 @@ class CommandGrammar:
         >>> len(default_grammar().sentences()), default_grammar().sentences()[0].text
         (2231, 'call anna')
         """
-        _check_mode(phrasings, "phrasings", ("train", "held_out", "all"))
         _check_mode(values, "values", ("train", "held_out", "all"))
         out = []
-        for t in self.templates:
-            if t.held_out and phrasings == "train" or not t.held_out and phrasings == "held_out" \
-                    or self.intents[t.intent] <= 0:
-                continue
-            pools = [self.values_of(s, values) for s in t.slots]
-            out += [t.render(dict(zip(t.slots, chosen))) for chosen in itertools.product(*pools)]
+        for intent in [i for i, w in self.intents.items() if w > 0]:
+            for t in self.templates_of(intent, phrasings):
+                pools = [self.values_of(s, values) for s in t.slots]
+                out += [t.render(dict(zip(t.slots, chosen))) for chosen in itertools.product(*pools)]
         return out
 
     def sample(self, rng: np.random.Generator, *, phrasings: str = "train", values: str = "train") -> Command:

@@ -220,6 +220,11 @@ def _decode(decoder, pcm: bytes) -> str:
     return hyp.hypstr if hyp is not None else ""
 
 
+def _frame(data: bytes) -> bytes:
+    """``data`` as one message to or from a :class:`Transcriber` worker: a 4-byte little-endian length, then it."""
+    return len(data).to_bytes(4, "little") + data
+
+
 def _serve() -> None:
     """A :class:`Transcriber` worker process: read clips from stdin, write their transcripts to stdout.
 
@@ -232,7 +237,7 @@ def _serve() -> None:
     while header := stdin.read(4):
         pcm = stdin.read(int.from_bytes(header, "little"))
         text = _decode(decoder, pcm).encode()
-        stdout.write(len(text).to_bytes(4, "little") + text)
+        stdout.write(_frame(text))
         stdout.flush()
 
 
@@ -249,9 +254,8 @@ class _WorkerPool:
             subprocess.Popen([sys.executable, "-c", "from voicelab.evaluation.metrics import _serve; _serve()"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
             for log in self._logs]
-        grammar = (jsgf or "").encode()
         for p in self._processes:
-            p.stdin.write(len(grammar).to_bytes(4, "little") + grammar)
+            p.stdin.write(_frame((jsgf or "").encode()))
         self._threads = [threading.Thread(target=self._feed, args=(p, log), daemon=True)
                          for p, log in zip(self._processes, self._logs)]
         for t in self._threads:
@@ -269,7 +273,7 @@ class _WorkerPool:
                 continue
             try:
                 try:
-                    process.stdin.write(len(pcm).to_bytes(4, "little") + pcm)
+                    process.stdin.write(_frame(pcm))
                     process.stdin.flush()
                     header = process.stdout.read(4)
                 except OSError:            # a broken pipe: the process has ended

@@ -60,6 +60,7 @@ import weakref
 
 import keras
 import numpy as np
+import scipy.special
 from keras import layers, ops
 
 from voicelab.dsp.features import AudioConfig
@@ -387,7 +388,7 @@ def predict(model: Recogniser, mels, *, batch_size: int = 32, decoder=None) -> l
         if decoder is None:
             texts = greedy_decode(logits, frames, c.alphabet)
         else:
-            log_probs = ops.convert_to_numpy(ops.log_softmax(result["logits"], axis=-1))
+            log_probs = scipy.special.log_softmax(logits, axis=-1)
             texts = [decoder.decode(log_probs[row, : int(frames[row])])[0] for row in range(len(chunk))]
         probs = ops.convert_to_numpy(ops.softmax(result["intent"], axis=-1))
         for row, i in enumerate(chunk):

@@ -245,8 +245,9 @@ def render_shard(job: ShardJob) -> int:
                               duration=round(len(y) / SR, 4), sr=SR, split=clip.split,
                               sentence_id=clip.command.template + ":" + clip.command.text,
                               source=clip.voice.params()["source"], meta=meta))
-    shard_path(out, job.index).parent.mkdir(parents=True, exist_ok=True)
-    write_manifest(rows, shard_path(out, job.index))
+    target = shard_path(out, job.index)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_manifest(rows, target)
     return len(rows)
 
 
