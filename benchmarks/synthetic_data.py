@@ -4,11 +4,13 @@
 
 Makes the same dataset (``voicelab.recipes.command_data``, augmentation included: rooms,
 noise, gain, band limits, both the clean and the augmented FLAC written) twice, with a
-``LocalCluster`` of 1 and of 2 single-threaded workers, for two paths:
+``LocalCluster`` of 1 and of 2 single-threaded workers, for each path:
 
 - the **system synthesizers** (flite, eSpeak NG, WORLD-derived voices);
 - the **kit's TTS** (notebook 02's model of ``--profile`` and the kit's vocoder;
-  skipped, and said, where it is not trained).
+  skipped, and said, where it is not trained);
+- the **VoiceGAN voices** (a flite voice re-spoken by notebook 05's SpeechSplit decoder
+  in VoiceGAN's voices, and the kit's vocoder; skipped where notebook 05 is not trained).
 
 It prints clips per second (the cluster's start-up and the babble bank counted, the
 coverage report and the card not: ``report=False``), the scaling efficiency
@@ -29,6 +31,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from voicelab.errors import ParameterError  # noqa: E402
 
 
 class PeakMemory:
@@ -88,19 +92,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     parser.add_argument("--clips", type=int, default=600, help="clips per run, system synthesizers")
-    parser.add_argument("--kit-clips", type=int, default=200, help="clips per run, the kit's TTS")
+    parser.add_argument("--kit-clips", type=int, default=200,
+                        help="clips per run, each path of the kit's models (0: skip them)")
     parser.add_argument("--data-dir", default="data", type=Path)
     args = parser.parse_args(argv)
 
-    from voicelab.recipes.command_data import _tts_voices, dataset_spec
+    from voicelab.recipes.command_data import dataset_spec, dataset_voices
 
-    paths = {"system synthesizers": dataset_spec(args.profile, size=args.clips, kit_tts=False,
+    paths = {"system synthesizers": dataset_spec(args.profile, size=args.clips, kit_tts=False, voicegan=False,
                                                  engines=("flite", "espeak", "world"))}
-    kit = dataset_spec(args.profile, size=args.kit_clips, kit_tts=None, engines=("kit-tts",))
-    if _tts_voices(kit, args.data_dir)[0]:
-        paths["kit TTS + vocoder"] = kit
-    else:
-        print(f"kit TTS: no trained model of profile {args.profile} in {args.data_dir}: that path is skipped")
+    for name, engine in (("kit TTS + vocoder", "kit-tts"), ("VoiceGAN voices", "voicegan")):
+        spec = dataset_spec(args.profile, size=max(args.kit_clips, 1), engines=(engine,))
+        if args.kit_clips <= 0:
+            print(f"{name}: --kit-clips 0, that path is skipped")
+            continue
+        try:
+            dataset_voices(spec, args.data_dir)
+        except ParameterError:      # no such voices: the model is not trained
+            print(f"{name}: no trained model of profile {args.profile} in {args.data_dir}: that path is skipped")
+            continue
+        paths[name] = spec
     print(f"{'path':<22} {'clips':>6} {'1 worker':>10} {'2 workers':>10} {'efficiency':>10} {'peak GiB':>9} same")
     for name, spec in paths.items():
         one, mem1, d1 = measure(spec, 1, args.data_dir)

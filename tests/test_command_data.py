@@ -17,7 +17,7 @@ from voicelab.data.manifest import read_manifest
 from voicelab.errors import ParameterError
 from voicelab.recipes.command_data import build_dataset, dataset_spec
 
-SPEC = dict(kit_tts=False)      # smoke: 48 clips in shards of 16
+SPEC = dict(kit_tts=False, voicegan=False)      # smoke: 48 clips in shards of 16; system voices only
 
 
 def digest(folder: Path) -> str:
@@ -134,3 +134,26 @@ def test_the_kit_speakers_deterministic_mode_ends_with_its_sentence():
     with pytest.raises(KeyError), _deterministic_backend():     # restored after an error too
         raise KeyError("x")
     assert _backend_state() == before
+
+
+def test_voicegan_voices_join_the_pool_with_their_share_and_speak_only_through_the_kit():
+    from voicelab.data.command_voices import ENGINE_SHARES, VOICEGAN_VOICES, render, voice_pool
+
+    plain, with_gan = voice_pool(seed=3), voice_pool(seed=3, voicegan=True)
+    gan = [v for v in with_gan.train if v.engine == "voicegan"]
+    assert len(gan) == VOICEGAN_VOICES and with_gan.held_out == plain.held_out
+    assert [v.generated for v in gan] == list(range(VOICEGAN_VOICES))
+    assert {v.speaker.engine for v in gan} == {"flite"}           # each re-speaks a flite voice
+    params = gan[1].params()
+    assert params["generated"] == 1 and params["source"].startswith("voicegan:1<-") and params["engine"] == "voicegan"
+    assert "voicegan" not in plain.engine_shares and with_gan.engine_shares["voicegan"] == ENGINE_SHARES["voicegan"]
+    with pytest.raises(ParameterError, match="pass kit="):
+        render(gan[0], "call anna")
+
+
+def test_asking_for_voicegan_voices_without_notebook_05s_models_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "d"
+    with pytest.raises(ParameterError, match="notebook 05"):
+        build_dataset(out, dataset_spec("smoke", kit_tts=False, voicegan=True), data_dir=tmp_path / "empty",
+                      progress=False)
+    assert not out.exists()

@@ -62,17 +62,24 @@ def _as_inputs(model, batch):
 def neural_vocoder(generator, config: AudioConfig = AudioConfig()) -> Vocoder:
     """Wrap a trained generator ``[B, frames, n_mels] -> [B, samples(, 1)]`` as a vocoder.
 
-    MelGAN's generator and the iSTFT vocoder both fit. The call goes through Keras's
-    compiled predict step (``predict_on_batch``), the fast path on a CPU. The output is
-    trimmed or zero-padded to ``config.n_samples(frames)``.
+    MelGAN's generator and the iSTFT vocoder both fit. The call is compiled once for
+    every length (:func:`voicelab.train.backend_steps.inference_function`), the fast
+    path on a CPU, and the same mel gives the same bits whatever was vocoded before. The
+    output is trimmed or zero-padded to ``config.n_samples(frames)``.
     """
+    from keras import ops
     from librosa.util import fix_length
+
+    from voicelab.train.backend_steps import inference_function
+
+    run = inference_function(lambda mel: generator(_as_inputs(generator, mel), training=False),
+                             signature=[((None, None, config.n_mels), "float32")])
 
     def vocode(mel: np.ndarray) -> np.ndarray:
         mel = _check_mel(mel, config)
         if len(mel) < 4:
             raise ParameterError(f"mel has {len(mel)} frames: the neural vocoder needs at least 4")
-        y = np.asarray(generator.predict_on_batch(_as_inputs(generator, mel[None])))[0]
+        y = ops.convert_to_numpy(run(ops.convert_to_tensor(mel[None].astype(np.float32))))[0]
         y = y[:, 0] if y.ndim == 2 else y
         return fix_length(y.astype(np.float32), size=config.n_samples(len(mel)))
     vocode.__name__ = generator.name

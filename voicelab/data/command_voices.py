@@ -10,7 +10,10 @@ four engines, and the manifest records each clip's voice with its parameters:
 - ``world``: flite voices with their vocal tract and F0 warped by WORLD
   (:func:`voicelab.data.speakers.derived_speakers`);
 - ``kit-tts``: notebook 02's TTS model and the kit's vocoder, in the corpus's speakers,
-  at three speeds, and in every emotion where notebook 02's emotion model is trained.
+  at three speeds, and in every emotion where notebook 02's emotion model is trained;
+- ``voicegan``: voices no one has, drawn from notebook 05's VoiceGAN, where it is trained:
+  a flite voice's sentence re-spoken by notebook 05's SpeechSplit decoder in the drawn
+  voice, and the kit's vocoder (:data:`VOICEGAN_VOICES` of them).
 
 The ``test_voices`` split is spoken by voices *and engines* that training never hears:
 eSpeak NG's Klatt synthesizer (``espeak-klatt``, another way of making a voice), accents
@@ -44,8 +47,12 @@ HELD_OUT_ESPEAK = (("espeak-klatt", "en-us+klatt"), ("espeak-klatt", "en-us+klat
                    ("espeak-unseen-accent", "en-gb-x-gbcwmd+m4"))
 FLITE_RATES = (0.9, 1.0, 1.1)
 TTS_SPEEDS = (0.9, 1.0, 1.15)
-ENGINE_SHARES = {"flite": 0.25, "espeak": 0.35, "world": 0.2, "kit-tts": 0.2}
+ENGINE_SHARES = {"flite": 0.25, "espeak": 0.35, "world": 0.2, "kit-tts": 0.2, "voicegan": 0.1}
 """How often each training engine speaks a sentence (renormalised over the engines present)."""
+VOICEGAN_VOICES = 8
+"""VoiceGAN voices of a dataset: ``sample_voices(generator, 8, seed=0)``, each one over a flite voice."""
+MODEL_ENGINES = ("kit-tts", "voicegan")
+"""Engines that speak through the kit's trained models (:data:`KitSpeaker`), not a program."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,12 +64,15 @@ class Voice:
     name : str
         Unique; the manifest's ``speaker`` (``"espeak-en-gb+f3"``, ``"kit-tts-slt-happy"``).
     engine : str
-        ``flite``, ``espeak``, ``world``, ``kit-tts``; held out: ``espeak-klatt``,
-        ``espeak-unseen-accent``, ``world``.
+        ``flite``, ``espeak``, ``world``, ``kit-tts``, ``voicegan``; held out:
+        ``espeak-klatt``, ``espeak-unseen-accent``, ``world``.
     speaker : Speaker or None
-        The system voice (flite, espeak-ng, WORLD-derived); ``None`` for ``kit-tts``.
+        The system voice (flite, espeak-ng, WORLD-derived; for ``voicegan`` the flite voice
+        whose words, rhythm and pitch are re-spoken); ``None`` for ``kit-tts``.
     tts_speaker : str
         ``kit-tts``: the TTS model's speaker.
+    generated : int
+        ``voicegan``: which of the :data:`VOICEGAN_VOICES` drawn voices speaks; else -1.
     rate : float
         Speaking rate (> 1 faster).
     emotion : str
@@ -78,11 +88,15 @@ class Voice:
     rate: float = 1.0
     emotion: str = "neutral"
     held_out: bool = False
+    generated: int = -1
 
     def params(self) -> dict:
         """What the manifest records about the voice (JSON values)."""
         out = {"engine": self.engine, "rate": self.rate, "emotion": self.emotion}
-        if self.speaker is not None:
+        if self.engine == "voicegan":
+            out.update(voice=self.speaker.voice, source=f"voicegan:{self.generated}<-{self.speaker.source}",
+                       generated=self.generated)
+        elif self.speaker is not None:
             out.update(voice=self.speaker.voice, source=self.speaker.source, alpha=self.speaker.alpha,
                        f0_scale=self.speaker.f0_scale, gender=self.speaker.gender)
         else:
@@ -132,13 +146,15 @@ class VoicePool:
 
 
 def voice_pool(*, seed: int = 0, n_world: int = 8, tts_speakers: Sequence[str] = (),
-               tts_emotions: Sequence[str] = ()) -> VoicePool:
+               tts_emotions: Sequence[str] = (), voicegan: bool = False) -> VoicePool:
     """The voices of a dataset made with ``seed``.
 
     ``tts_speakers`` (the TTS model's speakers, where notebook 02 has trained it) add
     ``kit-tts`` voices at :data:`TTS_SPEEDS`, and ``tts_emotions`` (the emotion model's)
     one voice per speaker and emotion. Without them the pool has no ``kit-tts`` engine
-    and the other engines share its turn.
+    and the other engines share its turn. ``voicegan`` (where notebook 05 has trained
+    VoiceGAN and SpeechSplit) adds :data:`VOICEGAN_VOICES` ``voicegan`` voices, each over
+    a flite voice in turn.
     """
     rng = np.random.default_rng([seed, 6])
     train: list[Voice] = [Voice(f"flite-{name}-r{rate:g}", "flite", get_speaker(name), rate=rate)
@@ -154,6 +170,10 @@ def voice_pool(*, seed: int = 0, n_world: int = 8, tts_speakers: Sequence[str] =
         train += [Voice(f"kit-tts-{name}-r{speed:g}", "kit-tts", tts_speaker=name, rate=speed) for speed in TTS_SPEEDS]
         train += [Voice(f"kit-tts-{name}-{emotion}", "kit-tts", tts_speaker=name, emotion=emotion)
                   for emotion in tts_emotions if emotion != "neutral"]
+    if voicegan:
+        for i in range(VOICEGAN_VOICES):
+            base = FLITE_SPEAKERS[i % len(FLITE_SPEAKERS)]
+            train.append(Voice(f"voicegan-{i}-{base}", "voicegan", get_speaker(base), generated=i))
     held_out = [Voice(f"{engine}-{spec}", engine,
                       Speaker(f"espeak_{spec.replace('+', '_')}", "espeak", spec, "male", f"eSpeak NG {spec}"),
                       rate=round(float(rng.uniform(0.85, 1.2)), 2), held_out=True)
@@ -166,18 +186,19 @@ def voice_pool(*, seed: int = 0, n_world: int = 8, tts_speakers: Sequence[str] =
 
 # ------------------------------------------------------------------ speaking
 KitSpeaker = Callable[[Voice, str, int], np.ndarray]
-"""``(voice, text, sr) -> audio``: how a ``kit-tts`` voice speaks (the recipe's
-:func:`voicelab.recipes.command_data.kit_speaker`, notebook 02's model and the kit's vocoder)."""
+"""``(voice, text, sr) -> audio``: how a ``kit-tts`` or ``voicegan`` voice speaks (the recipe's
+:func:`voicelab.recipes.command_data.kit_speaker`: notebook 02's or 05's models and the kit's vocoder)."""
 
 
 def render(voice: Voice, text: str, *, sr: int = 16000, kit: KitSpeaker | None = None) -> np.ndarray:
     """``text`` spoken by ``voice``: float32 mono at ``sr``.
 
     System voices run their program (:func:`voicelab.data.speakers.speak`); a ``kit-tts``
-    voice speaks through ``kit``.
+    or ``voicegan`` voice speaks through ``kit``.
     """
-    if voice.engine != "kit-tts":
+    if voice.engine not in MODEL_ENGINES:
         return speak(voice.speaker, text, sr=sr, rate=voice.rate)
     if kit is None:
-        raise ParameterError(f"voice {voice.name!r} is the kit's TTS: pass kit= (voicelab.recipes.command_data.kit_speaker)")
+        raise ParameterError(f"voice {voice.name!r} speaks through the kit's models ({voice.engine}): pass kit= "
+                             "(voicelab.recipes.command_data.kit_speaker)")
     return kit(voice, text, sr)

@@ -317,17 +317,18 @@ class SpeechSplit(ConfiguredModel):
         """The mel of a dict batch (as ``call`` takes it), compiled once per model for inputs of any length.
 
         On TensorFlow an eager BiLSTM is a Python loop over the frames;
-        :func:`voicelab.train.backend_steps.inference_function` makes it one graph.
+        :func:`voicelab.train.backend_steps.any_length_function` makes it one graph, traced
+        once for every length, so the same input gives the same bits whatever came before.
         """
         if getattr(self, "_inference", None) is None:
-            self._inference = backend_steps.inference_function(lambda x: self(x, training=False)["mel"])
+            self._inference = backend_steps.any_length_function(lambda x: self(x, training=False)["mel"])
         return self._inference({k: ops.convert_to_tensor(v) for k, v in inputs.items()})
 
     def infer_decode(self, codes: dict, embedding, mel_length):
         """:meth:`decode` for inference, compiled once per model like :meth:`infer`; the output
         has ``max(mel_length)`` frames."""
         if getattr(self, "_decode_inference", None) is None:
-            self._decode_inference = backend_steps.inference_function(
+            self._decode_inference = backend_steps.any_length_function(
                 lambda c, e, n: self.decode(c, e, n, ops.max(n), training=False))
         return self._decode_inference({k: ops.convert_to_tensor(v) for k, v in codes.items()},
                                       ops.convert_to_tensor(embedding), ops.convert_to_tensor(mel_length))

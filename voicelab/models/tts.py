@@ -512,17 +512,20 @@ class TTSModel(ConfiguredModel):
         """Inference on a dict batch without ``durations``/``mel``.
 
         The encoder (with the variance adaptor) and the decoder run as two compiled
-        functions (``voicelab.train.backend_steps.inference_function``); the durations
-        between them are rounded outside, where the number of frames becomes known.
+        functions (``voicelab.train.backend_steps.any_length_function``), each traced once
+        for every length, so a sentence comes out the same bits whatever was spoken
+        before; the durations between them are rounded outside, where the number of
+        frames becomes known.
 
         Durations are ``round((exp(log_d) - 1) / speed)``, at least 1 frame per real
         symbol. Returns ``(mel [B, F, n_mels], durations [B, L], alignment [B, F, L])``.
         """
         if getattr(self, "_inference", None) is None:   # compiled once per model (see backend_steps)
-            self._inference = (backend_steps.inference_function(self._infer_encode),
-                               backend_steps.inference_function(self._infer_decode))
+            self._inference = (backend_steps.any_length_function(self._infer_encode),
+                               backend_steps.any_length_function(self._infer_decode))
         encode, decode = self._inference
-        h, token_mask, log_durations = encode({k: ops.convert_to_tensor(v) for k, v in inputs.items()})
+        inputs = {k: ops.convert_to_tensor(v) for k, v in inputs.items()}
+        h, token_mask, log_durations = encode(inputs)
         frames = ops.round(ops.maximum(ops.expm1(log_durations), 0.0) / speed)
         durations = ops.cast(ops.maximum(frames, 1.0) * token_mask, "int32")
         mel_length = ops.sum(durations, axis=1)

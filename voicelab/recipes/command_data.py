@@ -55,9 +55,10 @@ from pathlib import Path
 import numpy as np
 
 from voicelab.data.augment import AugmentationSpec, BabbleBank, apply_augmentation, sample_augmentation
-from voicelab.data.command_voices import Voice, VoicePool, render, voice_pool
+from voicelab.data.command_voices import MODEL_ENGINES, VOICEGAN_VOICES, Voice, VoicePool, render, voice_pool
 from voicelab.data.commands import Command, CommandGrammar, default_grammar, grammar_rules, min_size_for, plan
 from voicelab.data.manifest import Manifest, Utterance, read_manifest, write_manifest
+from voicelab.data.speakers import speak as speak_with
 from voicelab.errors import DatasetError, ParameterError
 from voicelab.evaluation.audit import clip_labels
 from voicelab.profiles import check_profile, default_workers, pick
@@ -89,6 +90,9 @@ class DatasetSpec:
         WORLD-derived training voices.
     kit_tts : bool or None
         Speak some sentences with notebook 02's TTS: ``None`` where it is trained.
+    voicegan : bool or None
+        Speak some sentences in notebook 05's VoiceGAN voices: ``None`` where VoiceGAN and
+        SpeechSplit are trained.
     engines : tuple of str
         Keep only these training engines (``("kit-tts",)``); empty: every engine there is.
     augmentation : AugmentationSpec
@@ -103,6 +107,7 @@ class DatasetSpec:
     babble_clips: int
     n_world: int = 8
     kit_tts: bool | None = None
+    voicegan: bool | None = None
     engines: tuple[str, ...] = ()
     augmentation: AugmentationSpec = AugmentationSpec()
 
@@ -288,26 +293,23 @@ def _one_thread() -> None:
 
 @contextlib.contextmanager
 def _deterministic_backend():
-    """Deterministic kernels, and TensorFlow's functions run eagerly, while the kit's TTS speaks; the
-    settings before are restored after, so a notebook that speaks a few sentences still trains at speed.
+    """Deterministic kernels while the kit's TTS speaks; the settings before are restored after, so a
+    notebook that speaks a few sentences still trains at speed.
 
-    Eagerly, because a traced function, once it has seen a few shapes, is traced again for any shape
-    and may pick other kernels: the same sentence would differ in its last bits after other sentences,
-    and the dataset must be the same bit for bit whatever the workers.
+    The TTS model and the vocoder are compiled once for every length (``TTSModel.infer``,
+    :func:`voicelab.vocoders.neural_vocoder`), so which sentences a worker spoke before does not
+    change a sentence's bits either: the dataset is the same whatever the workers.
     """
     import keras
 
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
         from tensorflow.python.framework import config as tf_config   # disable_op_determinism is not public
 
-        eager, determinism = tf.config.functions_run_eagerly(), tf_config.is_op_determinism_enabled()
-        tf.config.experimental.enable_op_determinism()
-        tf.config.run_functions_eagerly(True)
+        determinism = tf_config.is_op_determinism_enabled()
+        tf_config.enable_op_determinism()
         try:
             yield
         finally:
-            tf.config.run_functions_eagerly(eager)
             if not determinism:
                 tf_config.disable_op_determinism()
     elif keras.backend.backend() == "torch":
@@ -326,7 +328,10 @@ def _deterministic_backend():
 
 
 def kit_speaker(profile: str, data_dir: str) -> Callable[[Voice, str, int], np.ndarray]:
-    """``(voice, text, sr) -> audio`` through notebook 02's TTS and the kit's vocoder (loaded once a process)."""
+    """``(voice, text, sr) -> audio`` for the voices that speak through the kit's models (loaded once a
+    process, each when first needed): ``kit-tts`` through notebook 02's TTS and the kit's vocoder
+    adapted to its mels, ``voicegan`` through notebook 05's SpeechSplit decoder in a VoiceGAN voice and the
+    kit's vocoder."""
     if (profile, data_dir) not in _KIT:
         import librosa
 
@@ -334,19 +339,40 @@ def kit_speaker(profile: str, data_dir: str) -> Callable[[Voice, str, int], np.n
         from voicelab.artifacts import load_tts, load_vocoder
         from voicelab.synthesis import synthesize
 
-        models = {}
+        loaded = {}
 
-        def model(emotional: bool):
-            if emotional not in models:
-                m, speakers, run = load_tts(profile, data_dir=data_dir, emotions=emotional)
-                models[emotional] = (m, speakers, list(run.info["config"].get("emotions") or []))
-            return models[emotional]
+        def once(name, load):
+            if name not in loaded:
+                loaded[name] = load()
+            return loaded[name]
 
-        vocoder = load_vocoder(profile, data_dir=data_dir, quiet=True, adapted=True)
+        def tts(emotional: bool):
+            m, speakers, run = load_tts(profile, data_dir=data_dir, emotions=emotional)
+            return m, speakers, list(run.info["config"].get("emotions") or [])
+
+        def voicegan():
+            from voicelab.models.voicegan import sample_voices
+            from voicelab.recipes import speechsplit
+
+            r = speechsplit.recipe(profile)
+            generator = speechsplit.load(r, "voicegan", data_dir=data_dir).model
+            return (speechsplit.load(r, "speechsplit", data_dir=data_dir).model, r.audio,
+                    sample_voices(generator, VOICEGAN_VOICES, seed=0),
+                    load_vocoder(profile, data_dir=data_dir, config=r.audio, quiet=True))
 
         def speak(voice: Voice, text: str, sr: int) -> np.ndarray:
+            if voice.engine == "voicegan":
+                from voicelab.recipes.speechsplit_eval import respeak
+
+                model, config, voices, vocoder = once("voicegan", voicegan)
+                source = speak_with(voice.speaker, text, sr=config.sr)      # the flite voice it re-speaks
+                with _deterministic_backend():
+                    y = vocoder(respeak(model, source, embedding=voices[voice.generated], config=config))
+                return librosa.resample(np.asarray(y, np.float32), orig_sr=config.sr, target_sr=sr)
             emotional = voice.emotion != "neutral"
-            m, speakers, emotions = model(emotional)
+            m, speakers, emotions = once(("tts", emotional), lambda: tts(emotional))
+            vocoder = once("adapted vocoder", lambda: load_vocoder(profile, data_dir=data_dir, quiet=True,
+                                                                   adapted=True))
             with _deterministic_backend():
                 y, _, _ = synthesize(m, text, voice=voice.tts_speaker, speakers=speakers, config=m.audio_config,
                                      speed=voice.rate, vocoder=vocoder, emotion=voice.emotion if emotional else None,
@@ -375,6 +401,31 @@ def _tts_voices(spec: DatasetSpec, data_dir: str | os.PathLike) -> tuple[list[st
     speakers = json.loads((folder / "run.json").read_text())["config"]["speakers"]
     emotions = json.loads((emotional / "run.json").read_text())["config"]["emotions"] if is_trained(emotional) else []
     return list(speakers), list(emotions)
+
+
+def _voicegan_trained(spec: DatasetSpec, data_dir: str | os.PathLike) -> bool:
+    """Whether notebook 05's VoiceGAN and SpeechSplit of ``spec.profile`` are trained (``spec.voicegan``)."""
+    if spec.voicegan is False:
+        return False
+    from voicelab.recipes import speechsplit
+    from voicelab.train import is_trained
+
+    r = speechsplit.recipe(spec.profile)
+    missing = [folder for folder in (r.run_folder(m, data_dir) for m in ("voicegan", "speechsplit"))
+               if not is_trained(folder)]
+    if missing and spec.voicegan:
+        raise ParameterError(f"voicegan=True but no trained model in {missing[0]}: run notebook 05 first "
+                             f"(make run ONLY=05 PROFILE={spec.profile})")
+    return not missing
+
+
+def dataset_voices(spec: DatasetSpec, data_dir: str | os.PathLike) -> VoicePool:
+    """The voices of ``spec``'s dataset: every engine, the kit's models where they are trained (and
+    ``spec.kit_tts``, ``spec.voicegan`` allow them), only ``spec.engines`` where it names some."""
+    speakers, emotions = _tts_voices(spec, data_dir)
+    pool = voice_pool(seed=spec.seed, n_world=spec.n_world, tts_speakers=speakers, tts_emotions=emotions,
+                      voicegan=_voicegan_trained(spec, data_dir))
+    return pool.only(spec.engines) if spec.engines else pool
 
 
 def spec_record(spec: DatasetSpec, grammar: CommandGrammar) -> dict:
@@ -414,9 +465,9 @@ def _babble_bank(out: Path, clips: Sequence[ClipPlan], n: int, kit) -> BabbleBan
     import soundfile as sf
 
     # system voices where there are some: the bank is made in this process, whose backend may
-    # already run multi-threaded (a notebook's); a kit-tts-only dataset uses the kit's voices
+    # already run multi-threaded (a notebook's); a dataset of the kit's voices only uses them
     train = [c for c in clips if c.split == BABBLE_SPLIT]
-    chosen = ([c for c in train if c.voice.engine != "kit-tts"] or train)[:n]
+    chosen = ([c for c in train if c.voice.engine not in MODEL_ENGINES] or train)[:n]
     audio = []
     for clip in chosen:
         path = out / "babble" / f"{clip.id}.flac"
@@ -458,16 +509,13 @@ def build_dataset(out: str | os.PathLike, spec: DatasetSpec, *, workers: int | N
     """
     grammar = grammar or default_grammar()
     out = check_output(out, spec, grammar)
-    speakers, emotions = _tts_voices(spec, data_dir)
-    pool = voice_pool(seed=spec.seed, n_world=spec.n_world, tts_speakers=speakers, tts_emotions=emotions)
-    if spec.engines:
-        pool = pool.only(spec.engines)
+    pool = dataset_voices(spec, data_dir)
     clips = make_plan(spec, grammar=grammar, pool=pool)          # checks the grammar before anything is written
     if (out / "manifest.jsonl").is_file() and (out / "card.md").is_file():
         return read_manifest(out / "manifest.jsonl")
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "spec.json", spec_record(spec, grammar))
-    kit = (spec.profile, str(Path(data_dir).resolve())) if speakers else None
+    kit = (spec.profile, str(Path(data_dir).resolve())) if any(v.engine in MODEL_ENGINES for v in pool.train) else None
     babble = _babble_bank(out, clips, spec.babble_clips, kit)
     clips = make_plan(spec, grammar=grammar, pool=pool, babble=babble)
     shards: dict[int, list[ClipPlan]] = {}

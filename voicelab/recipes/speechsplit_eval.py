@@ -9,6 +9,8 @@ imports the same functions. The models come from :mod:`voicelab.recipes.speechsp
 - :func:`evaluate`: every system of :data:`SYSTEMS` on the evaluation pairs, scored by
   the judge, f0 against the real recording, MCD, voice and WER;
 - :func:`speak_with_voices`: the decoder with new (VoiceGAN) voices;
+- :func:`respeak`: any recording's words, rhythm and pitch in another voice (notebook 06's
+  ``voicegan`` voices);
 - :func:`world_cue_check`: whether a judge hears WORLD's vocoder rather than the emotion.
 """
 
@@ -87,6 +89,23 @@ def swap(model, data: EmotionData, *, content: Utterance, rhythm: Utterance | No
     features = data.features
     return split_and_swap(model, content_mel=features.mel(content), rhythm_mel=features.mel(rhythm),
                           pitch=pitch_classes(data, pitch), embedding=voice)
+
+
+def respeak(model, y: np.ndarray, *, embedding: np.ndarray, config: AudioConfig) -> np.ndarray:
+    """The mel ``[frames, n_mels]`` of recording ``y`` (at ``config.sr``) decoded in the voice ``embedding``.
+
+    A recording from outside the corpus has no speaker statistics: its log-f0 is normalised
+    by its own mean and deviation, which keeps the intonation's shape and leaves its level to
+    the voice. The words and the rhythm are the recording's own mel.
+    """
+    from voicelab.dsp.features import f0, log_melspectrogram
+    from voicelab.dsp.prosody import normalize_log_f0, quantize_f0
+
+    mel = log_melspectrogram(y, config=config)
+    hz, _ = f0(y, config=config)
+    n = min(len(mel), len(hz))
+    pitch = quantize_f0(normalize_log_f0(hz[:n]))
+    return split_and_swap(model, content_mel=mel[:n], rhythm_mel=mel[:n], pitch=pitch, embedding=embedding)
 
 
 SYSTEMS = ("recording", "vocoded", "reconstruction", "rhythm", "pitch", "rhythm+pitch", "codegan")
