@@ -14,7 +14,7 @@ LAYERS = {
     "data": 3,
     "train": 4,
     "models": 5,
-    "vocoders": 6, "synthesis": 6,
+    "vocoders": 6, "synthesis": 6, "streaming": 6,
     "evaluation": 7,
     "ui": 8,
     "recipes": 9, "sweep": 9, "__main__": 9, "artifacts": 9,
