@@ -293,12 +293,12 @@ def _one_thread() -> None:
 
 @contextlib.contextmanager
 def _deterministic_backend():
-    """Deterministic kernels while the kit's TTS speaks; the settings before are restored after, so a
+    """Deterministic kernels while the kit's models speak; the settings before are restored after, so a
     notebook that speaks a few sentences still trains at speed.
 
-    The TTS model and the vocoder are compiled once for every length (``TTSModel.infer``,
-    :func:`voicelab.vocoders.neural_vocoder`), so which sentences a worker spoke before does not
-    change a sentence's bits either: the dataset is the same whatever the workers.
+    The TTS model, SpeechSplit and the vocoder are compiled once for every length (``TTSModel.infer``,
+    ``SpeechSplit.infer``, :func:`voicelab.vocoders.neural_vocoder`), so which sentences a worker spoke
+    before does not change a sentence's bits either: the dataset is the same whatever the workers.
     """
     import keras
 
