@@ -157,3 +157,12 @@ def test_asking_for_voicegan_voices_without_notebook_05s_models_is_refused_befor
         build_dataset(out, dataset_spec("smoke", kit_tts=False, voicegan=True), data_dir=tmp_path / "empty",
                       progress=False)
     assert not out.exists()
+
+
+def test_the_card_gives_each_engines_share_of_the_sentences(one_worker):
+    from voicelab.data.command_voices import voice_pool
+
+    shares = voice_pool(seed=0, voicegan=True).shares()
+    assert abs(sum(shares.values()) - 1) < 1e-9 and abs(shares["voicegan"] - 0.1 / 0.9) < 1e-9   # no kit-tts here
+    card = (one_worker / "card.md").read_text(encoding="utf-8")
+    assert "each engine's share of the\n  training sentences: flite 0.312, espeak 0.437, world 0.250" in card

@@ -135,6 +135,18 @@ class VoicePool:
             raise ParameterError(f"engines={tuple(engines)!r}: no such training voices (the engines: {present})")
         return VoicePool(kept, self.held_out, {e: w for e, w in self.engine_shares.items() if e in engines})
 
+    def shares(self) -> dict[str, float]:
+        """Each training engine's share of the sentences: :attr:`engine_shares` renormalised over the
+        engines present (what :meth:`draw` does).
+
+        >>> {e: round(s, 2) for e, s in voice_pool(seed=0).shares().items()}
+        {'flite': 0.31, 'espeak': 0.44, 'world': 0.25}
+        """
+        present = {v.engine for v in self.train}
+        weights = {e: self.engine_shares.get(e, 1.0) for e in sorted(present, key=list(ENGINE_SHARES).index)}
+        total = sum(weights.values())
+        return {e: w / total for e, w in weights.items()}
+
     def summary(self) -> dict[str, int]:
         """Number of voices by engine, held-out engines prefixed ``test:``."""
         counts: dict[str, int] = {}

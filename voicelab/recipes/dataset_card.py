@@ -146,8 +146,9 @@ and its parameters, and every augmentation parameter (`meta`).
   carrier phrase by weight, then the slot values (never weighted by how many combinations a template has);
   training values dealt from shuffled decks so that every (intent, value) pair occurs at least k = {spec.k}
   times. Held out: carrier phrases (`test_phrasings`) and slot values (`test_values`).
-- **Voices**: {", ".join(f"{k}: {v}" for k, v in pool.summary().items())} (engine shares
-  {dict(pool.engine_shares)}); `test_voices` is spoken by the held-out voices and engines only.
+- **Voices**: {", ".join(f"{k}: {v}" for k, v in pool.summary().items())} (each engine's share of the
+  training sentences: {", ".join(f"{e} {s:.3f}" for e, s in pool.shares().items())}); `test_voices` is spoken by
+  the held-out voices and engines only.
 - **Augmentation** (declared): {describe(spec.augmentation)}. `test_noise` draws from: {describe(spec.augmentation.held_out())}; `test_noise` uses the held-out noise kinds and rooms.
   Each clip's parameters come from its own seed (sha256 of the dataset seed and the clip id).
 - **Made** in shards of {spec.shard_size} clips on Dask; the same spec gives the same files bit for bit
