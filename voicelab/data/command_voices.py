@@ -118,12 +118,17 @@ class VoicePool:
                 return voice
         raise ParameterError(f"no voice {name!r} in the pool")
 
+    def _engine_probabilities(self, held_out: bool) -> tuple[list[str], np.ndarray]:
+        """The engines of the training (or held-out) voices, sorted, and the probability of each."""
+        engines = sorted({v.engine for v in (self.held_out if held_out else self.train)})
+        weights = np.array([self.engine_shares.get(e, 1.0) if not held_out else 1.0 for e in engines], float)
+        return engines, weights / weights.sum()
+
     def draw(self, rng: np.random.Generator, *, held_out: bool = False) -> Voice:
         """A voice: its engine by :attr:`engine_shares`, then a voice of that engine, uniformly."""
         voices = self.held_out if held_out else self.train
-        engines = sorted({v.engine for v in voices})
-        weights = np.array([self.engine_shares.get(e, 1.0) if not held_out else 1.0 for e in engines], float)
-        engine = engines[rng.choice(len(engines), p=weights / weights.sum())]
+        engines, p = self._engine_probabilities(held_out)
+        engine = engines[rng.choice(len(engines), p=p)]
         of_engine = [v for v in voices if v.engine == engine]
         return of_engine[rng.integers(len(of_engine))]
 
@@ -142,10 +147,9 @@ class VoicePool:
         >>> {e: round(s, 2) for e, s in voice_pool(seed=0).shares().items()}
         {'flite': 0.31, 'espeak': 0.44, 'world': 0.25}
         """
-        present = {v.engine for v in self.train}
-        weights = {e: self.engine_shares.get(e, 1.0) for e in sorted(present, key=list(ENGINE_SHARES).index)}
-        total = sum(weights.values())
-        return {e: w / total for e, w in weights.items()}
+        engines, p = self._engine_probabilities(held_out=False)
+        share = dict(zip(engines, p.tolist()))
+        return {e: share[e] for e in sorted(engines, key=list(ENGINE_SHARES).index)}
 
     def summary(self) -> dict[str, int]:
         """Number of voices by engine, held-out engines prefixed ``test:``."""
